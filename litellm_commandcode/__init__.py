@@ -1,26 +1,15 @@
-"""Plug the Command Code provider (`litellm/llms/commandcode/`) into the stock LiteLLM from PyPI."""
+"""Plug the Command Code provider (`litellm/llms/commandcode/`) into the stock LiteLLM from PyPI.
 
-from pathlib import Path
-from typing import Final
+    import litellm_commandcode
+    litellm_commandcode.register()   # idempotent; a no-op when LiteLLM already ships `commandcode`
 
-import litellm.llms
-
-_SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
-
-
-def litellm_knows_commandcode() -> bool:
-    """True when the installed LiteLLM ships the provider itself (the upstream change is merged or applied)."""
-    return "commandcode" in {provider.value for provider in litellm.LlmProviders}
+For the proxy, name `litellm_commandcode.proxy.handler` as `custom_handler` under
+`litellm_settings.custom_provider_map` (see `examples/config.yaml`).
+"""
 
 
-def use_provider_source() -> None:
-    """Make `litellm.llms.commandcode` import from this checkout when the package runs from source (editable install or
-    tests); installed from a wheel, the provider files already sit inside `litellm/llms/`."""
-    if litellm_knows_commandcode() or not (_SOURCE_LLMS_DIR / "commandcode").is_dir():
-        return
-    source: Final = str(_SOURCE_LLMS_DIR)
-    if source not in litellm.llms.__path__:
-        litellm.llms.__path__.insert(0, source)
+def register() -> bool:
+    """Register provider `commandcode` with LiteLLM; returns False when LiteLLM already knows it natively."""
+    from litellm_commandcode.registration import register as register_provider
 
-
-use_provider_source()
+    return register_provider()

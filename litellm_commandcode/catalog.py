@@ -54,7 +54,10 @@ def cost_map_entry(model: Model) -> dict[str, object]:
         "max_input_tokens": model["context_window"] or catalog["default_context_window"],
         "max_output_tokens": output_cap,
         "max_tokens": output_cap,
-        **{key: _per_token(prices[name]) for name, key in PRICE_KEYS if prices.get(name) is not None},
+        **{
+            key: _per_token(prices[name] if prices.get(name) is not None else prices["input"])
+            for name, key in PRICE_KEYS
+        },
         "supports_function_calling": True,
         "supports_prompt_caching": prices.get("cache_read") is not None,
         "supports_reasoning": bool(model["reasoning"]),
@@ -64,6 +67,9 @@ def cost_map_entry(model: Model) -> dict[str, object]:
     }
 
 
+# Where the catalog publishes no cache price, cached tokens are priced as plain input tokens (no discount assumed).
+# The entry always states both cache prices: LiteLLM's register_model() would otherwise copy them from a built-in
+# entry whose id collides (commandcode/deepseek/... <- deepseek/...), which is another provider's price.
 def build_cost_map() -> dict[str, dict[str, object]]:
     """One `commandcode/<id>` entry per model the CLI shows (hidden models are left out)."""
     return {f"{PROVIDER}/{model['id']}": cost_map_entry(model) for model in catalog_models() if not model["hidden"]}

@@ -2,4 +2,6 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm_commandcode  # noqa: E402,F401  (makes litellm.llms.commandcode import from this checkout)
+from litellm_commandcode.registration import use_provider_source  # noqa: E402
+
+use_provider_source()

@@ -57,11 +57,11 @@ def test_cost_map_entry_matches_the_catalog_and_upstream_schema(model: dict) -> 
     assert entry["max_output_tokens"] == entry["max_tokens"] == (model["max_output_tokens"] or 64000)
     assert entry["input_cost_per_token"] == per_token(prices["input"])
     assert entry["output_cost_per_token"] == per_token(prices["output"])
-    assert entry.get("cache_read_input_token_cost") == (
-        per_token(prices["cache_read"]) if prices["cache_read"] is not None else None
+    assert entry["cache_read_input_token_cost"] == per_token(
+        prices["cache_read"] if prices["cache_read"] is not None else prices["input"]
     )
-    assert entry.get("cache_creation_input_token_cost") == (
-        per_token(prices["cache_write"]) if prices["cache_write"] is not None else None
+    assert entry["cache_creation_input_token_cost"] == per_token(
+        prices["cache_write"] if prices["cache_write"] is not None else prices["input"]
     )
     assert entry["supports_function_calling"] is True
     assert entry["supports_system_messages"] is True
