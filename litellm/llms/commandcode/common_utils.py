@@ -155,7 +155,7 @@ class CommandCodeError(BaseLLMException):
         self,
         status_code: int,
         message: str,
-        headers: dict | httpx.Headers | None = None,  # mutable-ok: BaseLLMException header contract
-        body: dict | None = None,  # mutable-ok: BaseLLMException body contract
+        headers: dict[str, str] | httpx.Headers | None = None,  # mutable-ok: BaseLLMException header contract
+        body: dict[str, object] | None = None,  # mutable-ok: BaseLLMException body contract
     ) -> None:
         super().__init__(status_code=status_code, message=message, headers=headers, body=body)
