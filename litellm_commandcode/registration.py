@@ -145,20 +145,30 @@ def _usage_first(chunk: ModelResponseStream) -> Iterator[ModelResponseStream]:
     yield chunk
 
 
-def _with_role(chunk: ModelResponseStream, first: bool) -> ModelResponseStream:
-    if first and chunk.choices and getattr(chunk.choices[0].delta, "role", None) is None:
-        chunk.choices[0].delta.role = "assistant"
-    return chunk
+class _Stamp:
+    """What LiteLLM's own stream wrapper gives every chunk and its custom-provider path does not: one id and the model
+    on every chunk, and the assistant role on the first delta."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.id: str | None = None
+
+    def __call__(self, chunk: ModelResponseStream) -> ModelResponseStream:
+        if self.id is None:
+            self.id = chunk.id
+            if chunk.choices and getattr(chunk.choices[0].delta, "role", None) is None:
+                chunk.choices[0].delta.role = "assistant"
+        chunk.id = self.id
+        chunk.model = self.model
+        return chunk
 
 
 def _sync_chunks(inner: CustomStreamWrapper) -> Iterator[ModelResponseStream]:
     stream: Final = cast(Iterator[ModelResponseStream], inner.completion_stream)
-    first = True
+    stamp: Final = _Stamp(inner.model)
     try:
         for chunk in stream:
-            for piece in _usage_first(chunk):
-                yield _with_role(piece, first)
-                first = False
+            yield from map(stamp, _usage_first(chunk))
     except BaseLLMException as error:
         raise _mapped(error, inner.model) from error
     finally:
@@ -169,12 +179,11 @@ def _sync_chunks(inner: CustomStreamWrapper) -> Iterator[ModelResponseStream]:
 
 async def _async_chunks(inner: CustomStreamWrapper) -> AsyncIterator[ModelResponseStream]:
     stream: Final = cast(AsyncIterator[ModelResponseStream], inner.completion_stream)
-    first = True
+    stamp: Final = _Stamp(inner.model)
     try:
         async for chunk in stream:
             for piece in _usage_first(chunk):
-                yield _with_role(piece, first)
-                first = False
+                yield stamp(piece)
     except BaseLLMException as error:
         raise _mapped(error, inner.model) from error
     finally:

@@ -1,0 +1,442 @@
+"""A real LiteLLM proxy process started with examples/config.yaml, pointed at the in-process fake Command Code server
+and driven by the `openai` SDK: answers, reasoning, tool calls, exact usage and cost, and Command Code's errors as
+HTTP statuses."""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Final, cast
+
+import httpx
+import openai
+import pytest
+import yaml
+from openai.types.chat import (
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCall,
+    ChatCompletionStreamOptionsParam,
+    ChatCompletionToolParam,
+)
+from openai.types.completion_usage import CompletionUsage
+
+from litellm_commandcode.catalog import build_cost_map
+from litellm_commandcode.fake_server import HTTP_FAULTS, FakeCommandCodeServer, expected_answer
+from litellm_commandcode.registration import litellm_knows_commandcode
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CONFIG: Final = ROOT / "examples" / "config.yaml"
+LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
+COST_MAP: Final = json.loads((ROOT / "model_prices_and_context_window.json").read_text(encoding="utf-8"))
+MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
+WIRE_MODEL: Final = "deepseek/deepseek-v4-flash"
+COMMANDCODE_KEY: Final = "user_proxy_test"
+MASTER_KEY: Final = f"sk-proxy-test-{secrets.token_hex(8)}"
+READY_SECONDS: Final = 90.0
+POLL_SECONDS: Final = 0.25
+STOP_SECONDS: Final = 10.0
+REQUEST_SECONDS: Final = 30.0
+LOG_TAIL_CHARS: Final = 6000
+COST_HEADER: Final = "x-litellm-response-cost"
+WEATHER_TOOL: Final[ChatCompletionToolParam] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+CONVERSATION: Final[list[ChatCompletionMessageParam]] = [
+    {"role": "system", "content": "You are a senior Python reviewer."},
+    {
+        "role": "user",
+        "content": (
+            "I maintain a Python service that talks to several model providers. Explain, step by step, how to add a "
+            "retry with exponential backoff around one HTTP call, which errors deserve a retry and which do not, and "
+            "how to keep the total waiting time bounded so that a caller never hangs."
+        ),
+    },
+    {"role": "assistant", "content": "Wrap the call in a loop with a maximum number of attempts."},
+    {"role": "user", "content": "And which status codes should be retried?"},
+]
+RATE_LIMIT_MESSAGE: Final = "RATE_LIMITED: Usage limit reached for the fiveHour window. It resets at "
+
+
+@dataclass(frozen=True)
+class Proxy:
+    process: "subprocess.Popen[bytes]"
+    url: str
+    log: Path
+
+    def log_text(self, start: int = 0) -> str:
+        text: Final = self.log.read_bytes()[start:].decode("utf-8", "replace")
+        return text[-LOG_TAIL_CHARS:]
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def proxy_env(api_base: str) -> dict[str, str]:
+    env: Final = {
+        **os.environ,
+        "COMMANDCODE_API_BASE": api_base,
+        "COMMANDCODE_API_KEY": COMMANDCODE_KEY,
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        # Stock LiteLLM cools a deployment down for 5 s after a 401; the error cases must not leak into each other.
+        "DEFAULT_COOLDOWN_TIME_SECONDS": "0",
+    }
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def is_live(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/liveliness", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_live(proxy: Proxy) -> None:
+    deadline: Final = time.monotonic() + READY_SECONDS
+    for _ in range(int(READY_SECONDS / POLL_SECONDS)):
+        if proxy.process.poll() is not None:
+            pytest.fail(f"the proxy exited with {proxy.process.returncode} before it was ready:\n{proxy.log_text()}")
+        if is_live(proxy.url):
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(POLL_SECONDS)
+    pytest.fail(f"the proxy was not ready within {READY_SECONDS:.0f} s:\n{proxy.log_text()}")
+
+
+def stop(process: "subprocess.Popen[bytes]") -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_SECONDS)
+
+
+def native_config(workdir: Path) -> Path:
+    """The example config for a LiteLLM that ships commandcode: without the plug-in's custom_provider_map."""
+    config: Final = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config.pop("litellm_settings", None)
+    path: Final = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeCommandCodeServer]:
+    with FakeCommandCodeServer() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    port: Final = free_port()
+    workdir: Final = tmp_path_factory.mktemp("proxy")
+    log: Final = workdir / "proxy.log"
+    config: Final = native_config(workdir) if litellm_knows_commandcode() else CONFIG
+    command: Final = [str(LITELLM_CLI), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
+    with log.open("wb") as sink:
+        process: Final = subprocess.Popen(
+            command, cwd=ROOT, env=proxy_env(server.url), stdout=sink, stderr=subprocess.STDOUT
+        )
+    started: Final = Proxy(process=process, url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        wait_until_live(started)
+        yield started
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def client(proxy: Proxy) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
+    ) as sdk_client:
+        yield sdk_client
+
+
+@pytest.fixture(autouse=True)
+def show_proxy_log_on_failure(
+    request: pytest.FixtureRequest, server: FakeCommandCodeServer, proxy: Proxy
+) -> Iterator[None]:
+    """A failed test gets the proxy's log lines written during it (shown as "Captured stdout teardown")."""
+    server.reset()
+    start: Final = proxy.log_size()
+    failures: Final = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failures:
+        print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_text(start)}")
+
+
+def last_answer(server: FakeCommandCodeServer) -> dict[str, object]:
+    assert len(server.requests) == 1
+    body: Final = server.requests[0].body
+    assert isinstance(body, dict)
+    return expected_answer(body)
+
+
+def number(mapping: object, *path: str) -> int:
+    value = mapping
+    for key in path:
+        assert isinstance(value, dict)
+        value = value[key]
+    assert isinstance(value, int)
+    return value
+
+
+def expected_tokens(answer: Mapping[str, object]) -> dict[str, int]:
+    wire: Final = answer["usage"]
+    return {
+        "prompt_tokens": number(wire, "inputTokens"),
+        "completion_tokens": number(wire, "outputTokens"),
+        "total_tokens": number(wire, "inputTokens") + number(wire, "outputTokens"),
+        "cached_tokens": number(wire, "inputTokenDetails", "cacheReadTokens"),
+        "reasoning_tokens": number(wire, "outputTokenDetails", "reasoningTokens"),
+    }
+
+
+def tokens_of(usage: CompletionUsage | None) -> dict[str, int | None]:
+    assert usage is not None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "cached_tokens": usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else None,
+        "reasoning_tokens": (
+            usage.completion_tokens_details.reasoning_tokens if usage.completion_tokens_details else None
+        ),
+    }
+
+
+def hand_cost(tokens: Mapping[str, int]) -> float:
+    """Cost from the catalog prices in model_prices_and_context_window.json: cached tokens at the cache-read price."""
+    entry: Final = COST_MAP[MODEL]
+    fresh: Final = tokens["prompt_tokens"] - tokens["cached_tokens"]
+    return float(
+        fresh * Decimal(str(entry["input_cost_per_token"]))
+        + tokens["cached_tokens"] * Decimal(str(entry["cache_read_input_token_cost"]))
+        + tokens["completion_tokens"] * Decimal(str(entry["output_cost_per_token"]))
+    )
+
+
+def extra(value: object, name: str) -> object:
+    """A field LiteLLM adds beyond the OpenAI schema (`reasoning_content`, `usage.cost`)."""
+    return getattr(value, name, None)
+
+
+def stream_chunks(
+    client: openai.OpenAI,
+    messages: list[ChatCompletionMessageParam],
+    tools: list[ChatCompletionToolParam] | None = None,
+) -> list[ChatCompletionChunk]:
+    usage: Final[ChatCompletionStreamOptionsParam] = {"include_usage": True}
+    completions: Final = client.chat.completions
+    stream: Final = (
+        completions.create(model=MODEL, messages=messages, stream=True, stream_options=usage)
+        if tools is None
+        else completions.create(model=MODEL, messages=messages, tools=tools, stream=True, stream_options=usage)
+    )
+    with stream:
+        return list(stream)
+
+
+def joined(chunks: list[ChatCompletionChunk], field: str) -> str:
+    pieces: Final = [extra(choice.delta, field) for chunk in chunks for choice in chunk.choices]
+    return "".join(piece for piece in pieces if isinstance(piece, str))
+
+
+def test_models_endpoint_lists_every_commandcode_model(client: openai.OpenAI) -> None:
+    ids: Final = [model.id for model in client.models.list().data]
+
+    assert MODEL in ids
+    assert set(ids) == set(build_cost_map())
+
+
+def test_chat_answer_has_reasoning_exact_usage_and_the_cost_header(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    raw: Final = client.chat.completions.with_raw_response.create(model=MODEL, messages=CONVERSATION)
+    completion: Final = raw.parse()
+
+    answer: Final = last_answer(server)
+    tokens: Final = expected_tokens(answer)
+    message: Final = completion.choices[0].message
+    assert message.content == answer["text"]
+    assert (
+        extra(message, "reasoning_content") == answer["reasoning"] == "The user wrote 7 words. I will answer briefly."
+    )
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.model == MODEL
+    assert tokens_of(completion.usage) == tokens
+    assert tokens["cached_tokens"] == 64
+    assert float(raw.headers[COST_HEADER]) == pytest.approx(hand_cost(tokens), rel=1e-12, abs=0)
+
+
+def test_streamed_answer_has_reasoning_deltas_and_exact_usage_in_the_last_chunk(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    chunks: Final = stream_chunks(client, CONVERSATION)
+
+    answer: Final = last_answer(server)
+    tokens: Final = expected_tokens(answer)
+    assert joined(chunks, "content") == answer["text"]
+    assert joined(chunks, "reasoning_content") == answer["reasoning"]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [choice.finish_reason for chunk in chunks for choice in chunk.choices if choice.finish_reason] == ["stop"]
+    assert [index for index, chunk in enumerate(chunks) if chunk.usage is not None] == [len(chunks) - 1]
+    assert tokens_of(chunks[-1].usage) == tokens
+    assert extra(chunks[-1].usage, "cost") == pytest.approx(hand_cost(tokens), rel=1e-12, abs=0)
+    assert {chunk.model for chunk in chunks} == {MODEL}
+
+
+def test_stream_is_incremental_with_reasoning_before_the_answer(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    chunks: Final = stream_chunks(client, [{"role": "user", "content": "Tell me a story [[fake:slow delay_ms=50]]"}])
+
+    answer: Final = last_answer(server)
+    deltas: Final = [choice.delta for chunk in chunks for choice in chunk.choices]
+    reasoning_at: Final = [index for index, delta in enumerate(deltas) if extra(delta, "reasoning_content")]
+    content_at: Final = [index for index, delta in enumerate(deltas) if delta.content]
+    assert joined(chunks, "content") == answer["text"]
+    assert joined(chunks, "reasoning_content") == answer["reasoning"]
+    assert len(reasoning_at) >= 2
+    assert len(content_at) >= 2
+    assert max(reasoning_at) < min(content_at)
+
+
+def sent_tool_call(answer: Mapping[str, object]) -> tuple[str, str, object]:
+    """The one tool call the fake sent: (id, name, input)."""
+    calls: Final = answer["tool_calls"]
+    assert isinstance(calls, list)
+    assert len(calls) == 1
+    call: Final = calls[0]
+    assert isinstance(call, dict)
+    return str(call["id"]), str(call["name"]), call["input"]
+
+
+def function_calls(message: ChatCompletionMessage) -> list[tuple[str, str, object]]:
+    calls: Final = list(message.tool_calls or ())
+    assert all(isinstance(call, ChatCompletionMessageToolCall) for call in calls)
+    return [
+        (call.id, call.function.name, json.loads(call.function.arguments))
+        for call in calls
+        if isinstance(call, ChatCompletionMessageToolCall)
+    ]
+
+
+def assistant_turn(message: ChatCompletionMessage) -> ChatCompletionMessageParam:
+    """The assistant's tool-call turn as a client sends it back, reasoning included."""
+    calls: Final = [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        for call_id, name, arguments in function_calls(message)
+    ]
+    turn: Final = {
+        "role": "assistant",
+        "content": message.content,
+        "reasoning_content": extra(message, "reasoning_content"),
+        "tool_calls": calls,
+    }
+    return cast(ChatCompletionMessageParam, turn)
+
+
+def test_tool_call_round_trip(client: openai.OpenAI, server: FakeCommandCodeServer) -> None:
+    question: Final[ChatCompletionMessageParam] = {"role": "user", "content": "What is the weather in Paris?"}
+
+    first: Final = client.chat.completions.create(model=MODEL, messages=[question], tools=[WEATHER_TOOL])
+
+    first_answer: Final = last_answer(server)
+    call_id, name, arguments = sent_tool_call(first_answer)
+    assert (name, arguments) == ("get_weather", {"city": "Paris"})
+    assert function_calls(first.choices[0].message) == [(call_id, "get_weather", {"city": "Paris"})]
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert tokens_of(first.usage) == expected_tokens(first_answer)
+    server.reset()
+    tool: Final[ChatCompletionMessageParam] = {"role": "tool", "tool_call_id": call_id, "content": "18C and light rain"}
+
+    second: Final = client.chat.completions.create(
+        model=MODEL, messages=[question, assistant_turn(first.choices[0].message), tool], tools=[WEATHER_TOOL]
+    )
+
+    assert second.choices[0].message.content == "The tool returned: 18C and light rain."
+    assert second.choices[0].finish_reason == "stop"
+    assert tokens_of(second.usage) == expected_tokens(last_answer(server))
+
+
+def test_streamed_tool_call(client: openai.OpenAI, server: FakeCommandCodeServer) -> None:
+    chunks: Final = stream_chunks(
+        client, [{"role": "user", "content": "What is the weather in Paris?"}], tools=[WEATHER_TOOL]
+    )
+
+    answer: Final = last_answer(server)
+    call_id, _, _ = sent_tool_call(answer)
+    calls: Final = [call for chunk in chunks for choice in chunk.choices for call in choice.delta.tool_calls or ()]
+    [call] = calls
+    assert call.function is not None
+    assert (call.index, call.id, call.function.name) == (0, call_id, "get_weather")
+    assert json.loads(call.function.arguments or "null") == {"city": "Paris"}
+    assert [choice.finish_reason for chunk in chunks for choice in chunk.choices if choice.finish_reason] == [
+        "tool_calls"
+    ]
+    assert tokens_of(chunks[-1].usage) == expected_tokens(answer)
+
+
+ERRORS: Final = [
+    ("http_401", 401, openai.AuthenticationError, HTTP_FAULTS["http_401"][2]),
+    ("http_403_model", 403, openai.PermissionDeniedError, f"Model/provider not recognized: {WIRE_MODEL}"),
+    ("http_400", 400, openai.BadRequestError, HTTP_FAULTS["http_400"][2]),
+    ("http_429", 429, openai.RateLimitError, RATE_LIMIT_MESSAGE),
+    ("http_503", 503, openai.InternalServerError, HTTP_FAULTS["http_503"][2]),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(
+    ("scenario", "status", "error_class", "commandcode_message"), ERRORS, ids=[e[0] for e in ERRORS]
+)
+def test_commandcode_errors_arrive_as_http_statuses_with_commandcodes_message(
+    client: openai.OpenAI,
+    server: FakeCommandCodeServer,
+    scenario: str,
+    status: int,
+    error_class: type[openai.APIStatusError],
+    commandcode_message: str,
+    stream: bool,
+) -> None:
+    messages: Final[list[ChatCompletionMessageParam]] = [{"role": "user", "content": f"hi [[fake:{scenario}]]"}]
+
+    with pytest.raises(openai.APIStatusError) as raised:
+        # num_retries=0: one Command Code answer per case (the proxy would retry a 429 or a 503 after a backoff).
+        client.chat.completions.create(model=MODEL, messages=messages, stream=stream, extra_body={"num_retries": 0})
+
+    error: Final = raised.value
+    assert type(error) is error_class
+    assert error.status_code == status
+    assert isinstance(error.body, dict)
+    assert error.body["code"] == str(status)
+    assert commandcode_message in str(error.body["message"])
+    assert [record.status for record in server.requests] == [status]
