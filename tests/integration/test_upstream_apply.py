@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import traceback
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Final, NoReturn
 
 import httpx
 import pytest
+from release_trees import CHECK_TIMEOUT, TREE_ENV, isolated_env, pristine_tree
 
 import litellm
 from litellm.constants import LITELLM_CHAT_PROVIDERS
@@ -35,14 +35,8 @@ from litellm.types.utils import Choices, ModelResponse
 from litellm_commandcode import upstream
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
-WHEELS: Final = REPOSITORY / ".work" / "wheels"
-TREES: Final = REPOSITORY / ".work" / "trees"
 VERSIONS: Final = ("1.106.2", "1.109.1")
 NEWEST: Final = "1.109.1"
-COMPLETE_MARKER: Final = ".unpacked"
-DOWNLOAD_TIMEOUT: Final = 300
-CHECK_TIMEOUT: Final = 240
-TREE_ENV: Final = "UPSTREAM_TREE"
 RESULT_PREFIX: Final = "CHECK-RESULT "
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 MESSAGES: Final = [{"role": "user", "content": "hello"}]
@@ -50,7 +44,6 @@ NDJSON_BODY: Final = (
     b'{"type":"text-delta","text":"Hi"}\n'
     b'{"type":"finish","finishReason":"stop","totalUsage":{"inputTokens":10,"outputTokens":2}}\n'
 )
-CREDENTIAL_ENV: Final = ("COMMANDCODE_API_KEY", "COMMAND_CODE_API_KEY", "COMMANDCODE_API_BASE")
 MODEL_INFO_FIELDS: Final = (
     "litellm_provider",
     "mode",
@@ -267,47 +260,6 @@ CHECKS: Final[Mapping[str, Callable[[], Json]]] = {
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _isolated_env(tree: Path) -> dict[str, str]:
-    """The tree first on sys.path, no Command Code credentials, and bytecode written (into the tree) so that every
-    interpreter after the first imports it fast. Run it in an empty cwd, never this repository (its `litellm/`)."""
-    env: Final = {key: value for key, value in os.environ.items() if key not in CREDENTIAL_ENV}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return {**env, "PYTHONPATH": str(tree), "LITELLM_LOCAL_MODEL_COST_MAP": "True", TREE_ENV: str(tree)}
-
-
-def _wheel(version: str) -> Path:
-    found: Final = sorted(WHEELS.glob(f"litellm-{version}-*.whl"))
-    if found:
-        return found[0]
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", f"litellm=={version}", "-d", str(WHEELS)],
-        check=True,
-        timeout=DOWNLOAD_TIMEOUT,
-    )
-    return sorted(WHEELS.glob(f"litellm-{version}-*.whl"))[0]
-
-
-def pristine_tree(version: str) -> Path:
-    """The unpacked wheel, with bytecode compiled once so that every interpreter importing a copy starts fast."""
-    tree: Final = TREES / f"pristine-{version}"
-    if (tree / COMPLETE_MARKER).is_file():
-        return tree
-    shutil.rmtree(tree, ignore_errors=True)
-    with zipfile.ZipFile(_wheel(version)) as wheel:
-        wheel.extractall(tree)
-    with tempfile.TemporaryDirectory() as cwd:
-        subprocess.run(
-            [sys.executable, "-c", "import litellm, litellm.main, litellm.utils"],
-            cwd=cwd,
-            env=_isolated_env(tree),
-            check=True,
-            timeout=CHECK_TIMEOUT,
-        )
-    (tree / COMPLETE_MARKER).write_text(version, encoding="utf-8")
-    return tree
-
-
 def _copy_tree(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, symlinks=True)
     return target
@@ -327,7 +279,7 @@ def run_checks(tree: Path, cwd: Path) -> CheckRun:
     done: Final = subprocess.run(
         [sys.executable, __file__, *CHECKS],
         cwd=cwd,
-        env=_isolated_env(tree),
+        env=isolated_env(tree),
         capture_output=True,
         text=True,
         timeout=CHECK_TIMEOUT,

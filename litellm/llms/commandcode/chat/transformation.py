@@ -638,6 +638,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._finish_reason: str | None = None
         self._done = False
         self._primed: ModelResponseStream | None = None
+        self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._handlers: Final[Mapping[str, Callable[[Mapping[str, object], _ChunkParts], None]]] = {
             "text-delta": self._on_text_delta,
             "reasoning-delta": self._on_reasoning_delta,
@@ -701,7 +702,9 @@ class ModelResponseIterator(BaseModelResponseIterator):
             reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
             tool_calls=parts.tool_calls or None,
         )
-        chunk: Final = ModelResponseStream(choices=[StreamingChoices(delta=delta, finish_reason=parts.finish_reason)])
+        chunk: Final = ModelResponseStream(
+            id=self._response_id, choices=[StreamingChoices(delta=delta, finish_reason=parts.finish_reason)]
+        )
         if parts.usage is not None:
             chunk.usage = parts.usage
         return chunk

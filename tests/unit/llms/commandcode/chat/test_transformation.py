@@ -724,6 +724,13 @@ def test_every_event_of_one_read_leaves_as_one_chunk() -> None:
     assert chunks[0].choices[0].finish_reason == "stop"
 
 
+def test_every_chunk_of_one_answer_carries_the_same_id() -> None:
+    chunks = parse([ndjson([event]) for event in text_answer("a", "b", "c")])
+    assert len(chunks) == 4
+    assert {chunk.id for chunk in chunks} == {chunks[0].id}
+    assert chunks[0].id.startswith("chatcmpl-")
+
+
 def test_lines_from_iter_lines_are_parsed_one_by_one() -> None:
     lines = [json.dumps(event) for event in text_answer("a", "b")]
     assert [c.choices[0].delta.content for c in parse(lines)] == ["a", "b", None]

@@ -1,0 +1,47 @@
+"""Proof that the upstream change works when merged: the SDK and proxy integration tests run again, in a separate
+pytest process, against LiteLLM release trees patched by `python -m litellm_commandcode.upstream apply`, with no
+run-time registration (`COMMANDCODE_TEST_NATIVE=1` makes the run fail unless LiteLLM ships `commandcode` itself)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Final
+
+import pytest
+from release_trees import CREDENTIAL_ENV, REPOSITORY, TREES, VERSIONS, pristine_tree
+
+from litellm_commandcode import upstream
+
+SUITES: Final = ("tests/integration/test_sdk.py", "tests/integration/test_proxy.py")
+RUN_TIMEOUT: Final = 600
+NATIVE_ONLY_TEST: Final = "test_register_is_a_no_op_when_litellm_ships_commandcode PASSED"
+
+
+def patched_tree(version: str) -> Path:
+    tree: Final = TREES / f"native-{version}"
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(pristine_tree(version), tree, symlinks=True)
+    upstream.apply_tree(tree)
+    return tree
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_sdk_and_proxy_suites_pass_on_a_patched_litellm_tree(version: str) -> None:
+    tree: Final = patched_tree(version)
+    env: Final = {key: value for key, value in os.environ.items() if key not in CREDENTIAL_ENV}
+    done: Final = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *SUITES],
+        cwd=REPOSITORY,
+        env={**env, "PYTHONPATH": str(tree), "COMMANDCODE_TEST_NATIVE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    report: Final = done.stdout[-8000:] + done.stderr[-4000:]
+    assert done.returncode == 0, report
+    assert NATIVE_ONLY_TEST in done.stdout, report
+    summary: Final = re.search(r"=+ (\d+) passed(, \d+ skipped)?(, \d+ warnings?)? in ", done.stdout)
+    assert summary is not None and int(summary.group(1)) >= 40, report
