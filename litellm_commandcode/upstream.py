@@ -475,6 +475,24 @@ def _utils_edits(path: str) -> tuple[Edit, ...]:
     )
 
 
+# Command Code relays the upstream model's words ("prompt is too long: N tokens > M maximum"); every other status is
+# mapped by exception_type's generic status mapping further down.
+CONTEXT_WINDOW_BRANCH: Final = """\
+            elif custom_llm_provider == "commandcode" and (
+                "prompt is too long" in error_str.lower()
+                or ExceptionCheckers.is_error_str_context_window_exceeded(error_str)
+            ):
+                exception_mapping_worked = True
+                raise ContextWindowExceededError(
+                    message=f"{exception_provider} - {error_str}",
+                    model=model,
+                    llm_provider=custom_llm_provider,
+                    response=getattr(original_exception, "response", None),
+                    litellm_debug_info=extra_information,
+                )
+"""
+
+
 def python_edits() -> tuple[Edit, ...]:
     lazy: Final = "litellm/_lazy_imports_registry.py"
     main: Final = "litellm/main.py"
@@ -511,6 +529,12 @@ def python_edits() -> tuple[Edit, ...]:
         ),
         insert_before(
             main, "completion dispatch branch", '        elif custom_llm_provider == "fal_ai":\n', DISPATCH_BRANCH
+        ),
+        insert_before(
+            "litellm/litellm_core_utils/exception_mapping_utils.py",
+            "exception_type: Command Code's context-window errors -> ContextWindowExceededError",
+            '            elif custom_llm_provider == "replicate":\n',
+            CONTEXT_WINDOW_BRANCH,
         ),
     )
 

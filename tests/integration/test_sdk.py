@@ -428,3 +428,15 @@ def test_register_is_a_no_op_when_litellm_ships_commandcode() -> None:
     assert "commandcode" not in [entry["provider"] for entry in litellm.custom_provider_map]
     assert "commandcode" not in litellm._custom_providers
     assert litellm.get_llm_provider("commandcode/deepseek/deepseek-v4-flash")[:2] == (MODEL, "commandcode")
+
+
+@pytest.mark.parametrize("scenario", ["http_400_context", "stream_context"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_context_overflow_is_a_context_window_exceeded_error(
+    scenario: str, stream: bool, server: FakeCommandCodeServer
+) -> None:
+    kwargs: Final = call_kwargs(MODEL, [user(f"long prompt [[fake:{scenario}]]")], api_base=server.url, stream=stream)
+    with pytest.raises(litellm.ContextWindowExceededError) as raised:
+        litellm.completion(**kwargs)
+    assert "prompt is too long" in str(raised.value)
+    assert len(server.requests) == 1
