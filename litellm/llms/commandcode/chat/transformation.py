@@ -5,6 +5,7 @@ The endpoint always streams newline-delimited JSON events (no `data:` prefix, no
 reads the whole stream and assembles one response through the same event handling as the streaming iterator.
 """
 
+import contextlib
 import json
 import re
 import time
@@ -12,7 +13,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final, cast
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar, Final, cast
 
 import httpx
 
@@ -635,18 +637,10 @@ class ModelResponseIterator(BaseModelResponseIterator):
         super().__init__(streaming_response, sync_stream, json_mode)
         self._buffer = b""
         self._tool_call_index = 0
-        self._finish_reason: str | None = None
+        self._sync_stream: Final = sync_stream
         self._done = False
         self._primed: ModelResponseStream | None = None
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
-        self._handlers: Final[Mapping[str, Callable[[Mapping[str, object], _ChunkParts], None]]] = {
-            "text-delta": self._on_text_delta,
-            "reasoning-delta": self._on_reasoning_delta,
-            "tool-call": self._on_tool_call,
-            "finish": self._on_finish,
-            "abort": self._on_abort,
-            "error": self._on_error,
-        }
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text", event.get("delta"))
@@ -687,14 +681,29 @@ class ModelResponseIterator(BaseModelResponseIterator):
     def _on_error(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         raise _stream_error(event)
 
+    # Unbound functions, not bound methods: an iterator must not sit in a reference cycle, so that a caller who drops
+    # a sync stream early gets its connection back at once (see __del__) instead of whenever the collector runs.
+    _EVENT_HANDLERS: ClassVar[
+        Mapping[str, Callable[["ModelResponseIterator", Mapping[str, object], _ChunkParts], None]]
+    ] = MappingProxyType(
+        {
+            "text-delta": _on_text_delta,
+            "reasoning-delta": _on_reasoning_delta,
+            "tool-call": _on_tool_call,
+            "finish": _on_finish,
+            "abort": _on_abort,
+            "error": _on_error,
+        }
+    )
+
     def _apply(self, event: object, parts: _ChunkParts) -> None:
         event_map: Final = _as_mapping(event)
         if event_map is None or self._done:
             return
         event_type: Final = event_map.get("type")
-        handler: Final = self._handlers.get(event_type) if isinstance(event_type, str) else None
+        handler: Final = self._EVENT_HANDLERS.get(event_type) if isinstance(event_type, str) else None
         if handler is not None:
-            handler(event_map, parts)
+            handler(self, event_map, parts)
 
     def _build(self, parts: _ChunkParts) -> ModelResponseStream:
         delta: Final = Delta(
@@ -786,8 +795,15 @@ class ModelResponseIterator(BaseModelResponseIterator):
 
     def close(self) -> None:
         response: Final = self.http_response
-        if response is not None:
+        if response is not None and not response.is_closed:
             response.close()
+
+    def __del__(self) -> None:
+        # LiteLLM's sync stream wrapper never closes its stream: a caller that stops reading early would otherwise
+        # hold the pooled connection until the garbage collector finds the response.
+        if self._sync_stream:
+            with contextlib.suppress(Exception):  # a finalizer must not raise
+                self.close()
 
     def __iter__(self) -> "ModelResponseIterator":
         self.response_iterator = iter(self.streaming_response)
