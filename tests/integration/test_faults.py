@@ -134,10 +134,6 @@ LITELLM_FALLBACK_ON_400: Final = (
     "weighted failover (enable_weighted_failover) and the generic `fallbacks` for a BadRequestError too, so a 400 is "
     "re-sent to user_b and to cc-backup; the streaming twin passes only because of the astreaming deferral"
 )
-TEMPERATURE_UNCHECKED: Final = (
-    "litellm/llms/commandcode/chat/transformation.py:CommandCodeChatConfig._map_param passes `temperature` through "
-    "without checking it is a number, so the request goes to Command Code, which answers the 400"
-)
 LITELLM_CORE_CONTENT: Final = (
     "LiteLLM core, before the provider: litellm/main.py:completion calls "
     "prompt_templates/common_utils.py:update_messages_with_model_file_ids, which iterates the int content and raises "
@@ -1082,10 +1078,7 @@ BAD_INPUTS: Final = (
         BadInput("system-content-a-number", {"messages": [{"role": "system", "content": 5}, user("hi")]}, "content"),
         None,
     ),
-    (
-        BadInput("temperature-a-string", {"messages": [user("hi")], "temperature": "hot"}, "temperature"),
-        (SentUpstream, TEMPERATURE_UNCHECKED),
-    ),
+    (BadInput("temperature-a-string", {"messages": [user("hi")], "temperature": "hot"}, "temperature"), None),
     (BadInput("user-content-a-number", {"messages": [{"role": "user", "content": 42}]}, "content"), "core-content"),
     (BadInput("message-not-an-object", {"messages": ["hello"]}, "messages[0]"), "core-shape"),
     (

@@ -928,6 +928,8 @@ class CommandCodeChatConfig(BaseConfig):
                 f"commandcode does not support tool_choice={value!r} (only 'auto' and 'none')", model, drop_params
             )
             return None
+        if param == "temperature" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise _bad_request(f"temperature must be a number, got {value!r:.60}")
         if param in ("temperature", "tools", "stream", "stream_options"):
             return param, value
         return None

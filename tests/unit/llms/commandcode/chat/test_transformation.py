@@ -248,6 +248,11 @@ def test_invalid_max_tokens_is_a_bad_request(value: object) -> None:
     bad_request(lambda: map_params({"max_tokens": value}))
 
 
+@pytest.mark.parametrize("value", ["hot", None, True, [0.5]])
+def test_temperature_that_is_not_a_number_is_a_bad_request(value: object) -> None:
+    assert "temperature must be a number" in bad_request(lambda: map_params({"temperature": value}))
+
+
 def test_temperature_is_passed_through() -> None:
     params = map_params({"temperature": 0.3})
     assert params == {"temperature": 0.3}
