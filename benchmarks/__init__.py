@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of `commandcode/` against LiteLLM's `openai/` path: `scripts/bench`, see BENCHMARKS.md."""
