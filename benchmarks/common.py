@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -171,12 +171,32 @@ class CpuClock:
     ours: float
 
     @staticmethod
-    def now() -> "CpuClock":
+    def now(pids: Sequence[int] = ()) -> "CpuClock":
+        """`pids`: our children still running (servers, the proxy), whose CPU `os.times()` cannot see yet."""
         times: Final = os.times()
+        running: Final = sum(process_cpu_seconds(pid) for pid in pids)
         return CpuClock(
             machine=_machine_busy_seconds(),
-            ours=times.user + times.system + times.children_user + times.children_system,
+            ours=times.user + times.system + times.children_user + times.children_system + running,
         )
+
+
+class NoiseMeter:
+    """The share of the machine's CPU that other processes used while each part of the benchmark ran."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.shares: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def measure(self, name: str) -> Iterator[None]:
+        start: Final = CpuClock.now(self.pids)
+        started: Final = time.monotonic()
+        yield
+        end: Final = CpuClock.now(self.pids)
+        elapsed: Final = max(time.monotonic() - started, 1e-6)
+        other: Final = (end.machine - start.machine) - (end.ours - start.ours)
+        self.shares[name] = round(max(other, 0.0) / (elapsed * (os.cpu_count() or 1)), 3)
 
 
 def _machine_busy_seconds() -> float:

@@ -87,11 +87,14 @@ def _runner(variant: str, kind: str, count: int) -> Callable[[], int]:
 
 
 def run(events: int, rounds: int, log: Callable[[str], None]) -> dict[str, object]:
-    """Per kind: `rounds` interleaved samples of each variant iterating `events` events (plus the final one), after a
-    garbage collection each; the median and the best sample per event. CPU time of this thread, not wall time: the
-    iterators do no I/O, and other processes on the machine then cost them nothing."""
+    """Per kind: `rounds` rounds, each timing every variant once (in rotated order) on `events` events plus the final
+    one, after a garbage collection; the median and the best sample per event, and per variant the median over the
+    rounds of its time divided by Ollama's in the same round: this machine's speed drifts by tens of percent over a
+    fraction of a second (a virtual machine whose host takes CPU away), and a round sees one speed. CPU time of this
+    thread, not wall time: the iterators do no I/O, and other processes in the machine cost them nothing."""
     medians: Final[dict[str, dict[str, float]]] = {}
     best: Final[dict[str, dict[str, float]]] = {}
+    paired: Final[dict[str, dict[str, float]]] = {}
     for kind in KINDS:
         runners = {variant: _runner(variant, kind, events) for variant in VARIANTS}
         for action in [*runners.values(), *runners.values()]:  # twice: warm caches and allocator before timing
@@ -107,13 +110,19 @@ def run(events: int, rounds: int, log: Callable[[str], None]) -> dict[str, objec
                 samples[variant].append((time.thread_time() - start) / (events + 1) * 1e6)
         medians[kind] = {variant: round(median(values), 3) for variant, values in samples.items()}
         best[kind] = {variant: round(min(values), 3) for variant, values in samples.items()}
-        log(f"  iterator {kind}: median {medians[kind]} us/event, best {best[kind]}")
+        ollama = samples["ollama str"]
+        paired[kind] = {
+            variant: round(median([ours / base for ours, base in zip(samples[variant], ollama, strict=True)]), 4)
+            for variant in VARIANTS[:2]
+        }
+        log(f"  iterator {kind}: median {medians[kind]} us/event, best {best[kind]}, paired ratio {paired[kind]}")
     return {
         "events": events,
         "rounds": rounds,
         "us_per_event": medians,
         "best_us_per_event": best,
-        "ratio_to_ollama": _ratios(medians),
+        "ratio_to_ollama": paired,
+        "ratio_of_medians": _ratios(medians),
         "best_ratio_to_ollama": _ratios(best),
     }
 

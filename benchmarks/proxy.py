@@ -25,6 +25,7 @@ from benchmarks.common import (
     OA_MODEL,
     ROOT,
     BenchError,
+    NoiseMeter,
     bench_messages,
     median,
     percentile,
@@ -163,6 +164,15 @@ async def batch(
     return Batch(latencies=latencies, seconds=elapsed, errors=errors, proxy_cpu_seconds=cpu)
 
 
+@contextlib.asynccontextmanager
+async def _measured(noise: NoiseMeter | None, name: str) -> AsyncIterator[None]:
+    if noise is None:
+        yield
+        return
+    with noise.measure(name):
+        yield
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     """`rounds` pairs of batches of `requests` at `concurrency`; no batch starts a request after `seconds`."""
@@ -187,7 +197,12 @@ async def warm_up(proxy_url: str, marker: str) -> None:
 
 
 async def load(
-    proxy_url: str, proxy_pid: int, marker: str, plans: Sequence[LoadPlan], log: Callable[[str], None]
+    proxy_url: str,
+    proxy_pid: int,
+    marker: str,
+    plans: Sequence[LoadPlan],
+    log: Callable[[str], None],
+    noise: NoiseMeter | None = None,
 ) -> list[dict[str, object]]:
     """Per plan: one batch of each deployment to open the connections, then `rounds` pairs of batches (commandcode,
     openai; then the other way round), so that both deployments see the same machine."""
@@ -196,7 +211,8 @@ async def load(
     for plan in plans:
         stream = plan.stream
         bodies = {path: request_body(path, marker, stream) for path in DEPLOYMENTS}
-        async with clients(proxy_url, plan.concurrency) as workers:
+        name = f"c={plan.concurrency} {'stream' if stream else 'json'}"
+        async with clients(proxy_url, plan.concurrency) as workers, _measured(noise, f"proxy {name}"):
             texts = {path: await checked_answer(workers[0], body) for path, body in bodies.items()}
             if len(set(texts.values())) != 1:
                 raise BenchError(f"the deployments answer differently: { {k: len(v) for k, v in texts.items()} }")
@@ -208,9 +224,10 @@ async def load(
                 for path in order:
                     batches[path].append(await batch(workers, bodies[path], plan.requests, plan.seconds, proxy_pid))
         result = summarize_load(plan, stream, batches)
+        result["other_processes_cpu_share"] = noise.shares.get(f"proxy {name}") if noise is not None else None
         results.append(result)
         log(
-            f"  proxy c={plan.concurrency} {'stream' if stream else 'json'}: req/s {result['rps']}, "
+            f"  proxy {name}: req/s {result['rps']}, "
             f"ratio {result['ratio_rps']}, p50 ms {result['p50_ms']}, proxy CPU ms/req {result['cpu_ms']}"
         )
     return results

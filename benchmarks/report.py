@@ -8,6 +8,7 @@ from typing import Final
 DOCS_START: Final = "<!-- bench-results:start -->"
 DOCS_END: Final = "<!-- bench-results:end -->"
 OWNERS_SHOWN: Final = 6
+NOISY_SHARE: Final = 0.1
 FUNCTIONS_SHOWN: Final = 6
 
 
@@ -25,6 +26,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     lines: Final = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines.extend("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)
     return lines
+
+
+def _share_text(share: object) -> str:
+    if not isinstance(share, float):
+        return "n/a"
+    return f"**{share:.0%}**" if share > NOISY_SHARE else f"{share:.0%}"
 
 
 def _mode(stream: object) -> str:
@@ -83,7 +90,7 @@ def _iterator(results: Mapping[str, object]) -> list[str]:
     ]
     header: Final = [
         "event", "commandcode, bytes (one event per read)", "commandcode, str (one line per item)", "Ollama, str",
-        "ratio bytes", "ratio str", "ratio of the best samples (bytes / str)",
+        "ratio bytes (median of rounds)", "ratio str (median of rounds)", "ratio of the best samples (bytes / str)",
     ]  # fmt: skip
     return _table(header, rows)
 
@@ -104,12 +111,14 @@ def _proxy(results: Mapping[str, object]) -> list[str]:
             _number(row["cpu_ms"]["commandcode"]),
             _number(row["cpu_ms"]["openai"]),
             f"{row['errors']['commandcode']} / {row['errors']['openai']}",
+            _share_text(row.get("other_processes_cpu_share")),
         ]
         for row in results["proxy"]  # type: ignore[attr-defined]
     ]
     header: Final = [
         "concurrency", "mode", "requests cc / openai", "req/s commandcode", "req/s openai", "ratio", "p50 ms cc",
         "p50 ms openai", "p99 ms cc", "p99 ms openai", "proxy CPU ms/req cc", "proxy CPU ms/req openai", "errors",
+        "other processes' CPU",
     ]  # fmt: skip
     return _table(header, rows)
 
@@ -206,13 +215,21 @@ def _misses(results: Mapping[str, object]) -> list[str]:
 def markdown(results: Mapping[str, object]) -> str:
     meta: Final = results["meta"]
     assert isinstance(meta, dict)
-    noisy: Final = meta["other_processes_cpu_seconds"] > 0.1 * meta["seconds"] * (meta["cores"] or 1)
+    noisy: Final = meta["other_processes_cpu_seconds"] > NOISY_SHARE * meta["seconds"] * (meta["cores"] or 1)
+    shares: Final = results.get("other_processes_cpu_share")
+    by_figure: Final = (
+        ", ".join(f"{name} {_share_text(share)}" for name, share in shares.items() if not name.startswith("proxy c="))
+        if isinstance(shares, dict)
+        else "n/a"
+    )
     lines: Final = [
         f"Produced by `{meta['command']}` on {meta['date']} (commit {meta['commit']}, Python {meta['python']}, "
         f"LiteLLM {meta['litellm']}, {meta['cores']} cores) in {meta['seconds']:.0f} s. Load average before "
         f"{meta['load_average_before'][0]}, after {meta['load_average_after'][0]}; other processes used "
         f"{meta['other_processes_cpu_seconds']} CPU-seconds during the run"
-        + (" (**noisy**: more than 10% of the machine)." if noisy else "."),
+        + (" (**noisy**: more than 10% of the machine)." if noisy else ".")
+        + f" Other processes' share of the machine's CPU during each figure: {by_figure} (bold: above 10%, the "
+        "numbers of that figure are noisy).",
         "",
         "### Targets",
         "",
@@ -309,6 +326,20 @@ def _explain_ttft(results: Mapping[str, object], profiles: Mapping[str, object])
     return text
 
 
+def _upstream_note(results: Mapping[str, object], stream: bool) -> str:
+    """At concurrency 1 a request's latency includes the upstream's own time, which differs between the fakes."""
+    floors: Final = results.get("proxy_floors")
+    if not isinstance(floors, dict):
+        return ""
+    openai: Final = floors["openai stream" if stream else "openai non-stream"]
+    commandcode: Final = floors["commandcode"]
+    return (
+        f"; read directly with httpx the fake Command Code server takes {commandcode} ms for this answer (it always "
+        f"streams: one write per event) and the fake OpenAI server {openai} ms, so {commandcode - openai:.2f} ms of "
+        "each commandcode request's latency is the upstream's, not the proxy's"
+    )
+
+
 def _explain_proxy(results: Mapping[str, object], profiles: Mapping[str, object]) -> str:
     missed: Final = [row for row in results["proxy"] if row["ratio_rps"] < 1.0]  # type: ignore[attr-defined]
     parts: Final[list[str]] = []
@@ -328,6 +359,6 @@ def _explain_proxy(results: Mapping[str, object], profiles: Mapping[str, object]
             f"{row['ratio_rps']}, rounds {row['ratio_rps_rounds']}), proxy CPU per request "
             f"{row['cpu_ms']['commandcode']} vs {row['cpu_ms']['openai']} ms; profiled again under py-spy: "
             f"{_share(cc, 'proxy_cpu_ms_per_request')} vs {_share(oa, 'proxy_cpu_ms_per_request')} ms per request, "
-            f"{ours}"
+            f"{ours}" + (_upstream_note(results, bool(row["stream"])) if row["concurrency"] == 1 else "")
         )
     return "; ".join(parts) + "."
