@@ -24,6 +24,9 @@ COMMANDCODE_DEFAULT_VERSION: Final[str] = "1.64.0"
 COMMANDCODE_DEFAULT_MAX_TOKENS: Final[int] = 64000
 COMMANDCODE_MAX_TOKENS_LIMIT: Final[int] = 200000
 COMMANDCODE_DEFAULT_CONTEXT_WINDOW: Final[int] = 200000
+# Largest image accepted, decoded: 5 MiB, the per-image limit of Anthropic's API, the strictest of the providers behind
+# Command Code; a larger image is refused with a 400 before anything is sent.
+COMMANDCODE_MAX_IMAGE_BYTES: Final[int] = 5 * 1024 * 1024
 COMMANDCODE_REASONING_EFFORTS: Final[tuple[str, ...]] = ("low", "medium", "high", "xhigh", "max")
 COMMANDCODE_REASONING_DISABLED: Final[frozenset[str]] = frozenset(("none", "minimal"))
 # Retired ids the official CLI still accepts and rewrites before sending.

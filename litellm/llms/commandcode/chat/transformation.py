@@ -32,6 +32,7 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_DEFAULT_MAX_TOKENS,
     COMMANDCODE_DEFAULT_VERSION,
     COMMANDCODE_GENERATE_PATH,
+    COMMANDCODE_MAX_IMAGE_BYTES,
     COMMANDCODE_MAX_TOKENS_LIMIT,
     COMMANDCODE_MODELS,
     COMMANDCODE_PROVIDER_API_DOCS,
@@ -169,6 +170,13 @@ def _image_part(part: Mapping[str, object], model: str, where: str) -> JsonObjec
     if mime_type not in SUPPORTED_IMAGE_TYPES:
         raise _bad_request(
             f"{where}: image type {mime_type} is not supported; use one of {', '.join(sorted(SUPPORTED_IMAGE_TYPES))}"
+        )
+    payload: Final = data_url[match.end() :].rstrip("=")
+    size: Final = len(payload) * 3 // 4  # decoded bytes, without decoding
+    if size > COMMANDCODE_MAX_IMAGE_BYTES:
+        raise _bad_request(
+            f"{where}: image is {size} bytes; Command Code accepts images up to {COMMANDCODE_MAX_IMAGE_BYTES} bytes "
+            f"({COMMANDCODE_MAX_IMAGE_BYTES // (1024 * 1024)} MiB)"
         )
     return {"type": "image", "image": data_url, "mimeType": mime_type}
 

@@ -1,3 +1,4 @@
+import base64
 import json
 import os
 import re
@@ -452,6 +453,23 @@ def test_http_image_url_is_fetched_and_inlined(monkeypatch: pytest.MonkeyPatch) 
 def test_unsupported_user_parts_are_a_clear_bad_request(part: dict) -> None:
     message = bad_request(lambda: wire_messages([{"role": "user", "content": [part]}], "claude-sonnet-4-6"))
     assert message.startswith("messages[0]: ")
+
+
+@pytest.mark.parametrize(("decoded_bytes", "accepted"), [(5 * 1024 * 1024, True), (5 * 1024 * 1024 + 1, False)])
+def test_image_up_to_five_mib_goes_through_and_a_larger_one_is_a_bad_request(
+    decoded_bytes: int, accepted: bool
+) -> None:
+    url = "data:image/jpeg;base64," + base64.b64encode(b"\xff" * decoded_bytes).decode("ascii")
+    messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]
+    if accepted:
+        assert wire_messages(messages, "claude-sonnet-4-6")[0]["content"] == [
+            {"type": "image", "image": url, "mimeType": "image/jpeg"}
+        ]
+    else:
+        message = bad_request(lambda: wire_messages(messages, "claude-sonnet-4-6"))
+        assert message == (
+            "messages[0]: image is 5242881 bytes; Command Code accepts images up to 5242880 bytes (5 MiB)"
+        )
 
 
 def test_image_to_a_text_only_model_is_a_bad_request_not_dropped() -> None:
