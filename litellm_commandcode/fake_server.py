@@ -436,6 +436,12 @@ def _canonical(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _utf8(text: str) -> bytes:
+    """UTF-8, with a lone surrogate (which a JSON request may carry as an escape) written back as the JSON escape
+    `\\udXXX`, as the real server's JSON.stringify does; only ever called on JSON text, where that escape is valid."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def _tokens(length: int) -> int:
     return -(-length // CHARS_PER_TOKEN)
 
@@ -445,7 +451,7 @@ def _floor_block(tokens: int) -> int:
 
 
 def _digest(value: object) -> str:
-    return hashlib.sha256(_canonical(value).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_utf8(_canonical(value))).hexdigest()
 
 
 def error_envelope(status: int, code: str, message: str, extra: JsonDict | None = None) -> JsonDict:
@@ -462,7 +468,7 @@ def error_envelope(status: int, code: str, message: str, extra: JsonDict | None 
 def _json_reply(status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()) -> BodyReply:
     return BodyReply(
         status=status,
-        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        body=_utf8(json.dumps(payload, ensure_ascii=False, separators=(",", ":"))),
         headers=headers,
     )
 
@@ -1065,7 +1071,7 @@ def _answer_events(answer: Answer, params: JsonDict) -> list[JsonDict]:
 
 
 def _event_line(event: object) -> bytes:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return _utf8(json.dumps(event, ensure_ascii=False, separators=(",", ":"))) + b"\n"
 
 
 def _frame(payload: bytes) -> bytes:

@@ -95,6 +95,8 @@ UUID_PATTERN: Final = re.compile(
 DATA_URL_PATTERN: Final = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,", re.IGNORECASE)
 EMBEDDED_STATUS_PATTERN: Final = re.compile(r"^\s*(?P<status>[45]\d\d)\b\s*(?P<rest>.*)$", re.DOTALL)
 JsonObject = dict[str, object]
+# A Python str can hold a UTF-16 surrogate only unpaired (JSON's "\ud800" escape decodes to one): not Unicode.
+LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 def _neutral_config() -> JsonObject:
@@ -397,6 +399,18 @@ def _transform_messages(messages: Sequence[AllMessageValues], model: str) -> tup
             raise _bad_request(f"{where}: unsupported role {role!r}; use system, developer, user, assistant or tool")
     builder.close_tool_block()
     return system, builder.messages
+
+
+def _valid_unicode(value: object) -> object:
+    """A copy of `value` with every lone surrogate replaced by U+FFFD: it cannot be encoded as UTF-8 and upstream
+    providers reject it, while its neighbours must go through unchanged."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value) if LONE_SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_valid_unicode(item) for item in value]
+    if isinstance(value, dict):
+        return {_valid_unicode(key): _valid_unicode(item) for key, item in value.items()}
+    return value
 
 
 def _transform_tools(tools: object) -> list[JsonObject]:
@@ -1023,6 +1037,10 @@ class CommandCodeChatConfig(BaseConfig):
         system, wire_messages = _transform_messages(messages, model_id)
         tool_choice: Final = optional_params.get("tool_choice")
         tools: Final = [] if tool_choice == "none" else _transform_tools(optional_params.get("tools"))
+        payload: Final = {
+            key: _valid_unicode(value)
+            for key, value in (("messages", wire_messages), ("tools", tools), ("system", system))
+        }
         max_tokens: Final = _as_int(optional_params.get("max_tokens")) or default_max_tokens(model_id)
         optional: Final = {
             key: optional_params[key]
@@ -1039,9 +1057,7 @@ class CommandCodeChatConfig(BaseConfig):
             "threadId": session_id if isinstance(session_id, str) else str(uuid.uuid4()),
             "params": {
                 "model": model_id,
-                "messages": wire_messages,
-                "tools": tools,
-                "system": system,
+                **payload,
                 "max_tokens": max_tokens,
                 **optional,
                 "stream": True,

@@ -472,6 +472,52 @@ def test_image_up_to_five_mib_goes_through_and_a_larger_one_is_a_bad_request(
         )
 
 
+def test_lone_surrogates_become_replacement_characters_and_their_neighbours_stay_exact() -> None:
+    weather_tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    body = request_body(
+        [
+            {"role": "system", "content": "Rules \udc00 stay."},
+            {"role": "user", "content": "a\ud800b 😀 e\u0301 日本"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": '{"q\\ud83d": "x\\udfff\\ud83d\\ude00"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "found \ud83d"},
+        ],
+        optional_params={"tools": [weather_tool]},
+    )
+    params = body["params"]
+    assert params["system"] == "Rules \ufffd stay."
+    assert params["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a\ufffdb 😀 e\u0301 日本"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool-call", "toolCallId": "call_1", "toolName": "lookup", "input": {"q\ufffd": "x\ufffd😀"}}
+            ],
+        },
+        {
+            "role": "tool",
+            "content": [
+                {
+                    "type": "tool-result",
+                    "toolCallId": "call_1",
+                    "toolName": "lookup",
+                    "output": {"type": "text", "value": "found \ufffd"},
+                }
+            ],
+        },
+    ]
+    json.dumps(body, ensure_ascii=False).encode("utf-8")  # raises UnicodeEncodeError on any lone surrogate left
+
+
 def test_image_to_a_text_only_model_is_a_bad_request_not_dropped() -> None:
     message = bad_request(
         lambda: wire_messages([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}]}])
