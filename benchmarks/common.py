@@ -1,11 +1,9 @@
 """Processes, servers and statistics shared by the benchmark figures. Every process started here is stopped by the
-`ExitStack` that started it; every wait is bounded in time."""
+`ExitStack` that started it (the proxy: `tests.proxy_process.running_proxy`); every wait is bounded in time."""
 
 import contextlib
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,20 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import httpx
+from tests.proxy_process import ProxyProcess, proxy_env, stop_process
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 PYTHON: Final = sys.executable
-LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
-HOST: Final = "127.0.0.1"
 CC_MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 CC_WIRE_MODEL: Final = "deepseek/deepseek-v4-flash"
 OA_MODEL: Final = "openai/gpt-4o-mini"
 CC_KEY: Final = "user_bench"
 OA_KEY: Final = "sk-bench-openai"
 SERVER_READY_SECONDS: Final = 20.0
-PROXY_READY_SECONDS: Final = 120.0
-STOP_SECONDS: Final = 10.0
 POLL_SECONDS: Final = 0.05
 URL_RE: Final = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -37,79 +31,28 @@ class BenchError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class Started:
-    process: "subprocess.Popen[bytes]"
-    url: str
-    log: Path
-
-    def log_tail(self, chars: int = 4000) -> str:
-        with contextlib.suppress(OSError):
-            return self.log.read_bytes()[-chars:].decode("utf-8", "replace")
-        return ""
-
-
 def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env: Final = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT), **(extra or {})}
-    env.pop("DATABASE_URL", None)
-    return env
+    return proxy_env(PYTHONPATH=str(ROOT), **(extra or {}))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def stop(process: "subprocess.Popen[bytes]") -> None:
-    """SIGTERM, then SIGKILL after STOP_SECONDS: only the process this module started, by its pid."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_SECONDS)
-
-
-def _spawn(stack: contextlib.ExitStack, command: Sequence[str], log: Path, env: Mapping[str, str]) -> Started:
+def start_server(stack: contextlib.ExitStack, module: str, args: Sequence[str], log: Path) -> ProxyProcess:
+    """A fake server (`python -m MODULE --port 0 ...`) that prints `... listening on http://127.0.0.1:PORT`."""
+    command: Final = [PYTHON, "-m", module, "--port", "0", *args]
     with log.open("wb") as sink:
         process: Final = subprocess.Popen(
-            list(command), cwd=ROOT, env=dict(env), stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command, cwd=ROOT, env=bench_env(), stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    stack.callback(stop, process)
-    return Started(process=process, url="", log=log)
-
-
-def start_server(stack: contextlib.ExitStack, module: str, args: Sequence[str], log: Path) -> Started:
-    """A fake server (`python -m MODULE --port 0 ...`) that prints `... listening on http://127.0.0.1:PORT`."""
-    started: Final = _spawn(stack, [PYTHON, "-m", module, "--port", "0", *args], log, bench_env())
+    stack.callback(stop_process, process)
+    starting: Final = ProxyProcess(process=process, url="", log=log)
     deadline: Final = time.monotonic() + SERVER_READY_SECONDS
     while time.monotonic() < deadline:
-        match = URL_RE.search(started.log_tail())
+        match = URL_RE.search(starting.log_tail())
         if match:
-            return Started(process=started.process, url=match.group(1), log=log)
-        if started.process.poll() is not None:
+            return ProxyProcess(process=process, url=match.group(1), log=log)
+        if process.poll() is not None:
             break
         time.sleep(POLL_SECONDS)
-    raise BenchError(f"{module} did not start within {SERVER_READY_SECONDS:.0f} s:\n{started.log_tail()}")
-
-
-def start_proxy(stack: contextlib.ExitStack, config: Path, env: Mapping[str, str], log: Path) -> Started:
-    port: Final = free_port()
-    command: Final = [str(LITELLM_CLI), "--config", str(config), "--port", str(port), "--host", HOST]
-    started: Final = _spawn(stack, command, log, bench_env(env))
-    url: Final = f"http://{HOST}:{port}"
-    deadline: Final = time.monotonic() + PROXY_READY_SECONDS
-    while time.monotonic() < deadline:
-        if started.process.poll() is not None:
-            raise BenchError(f"the proxy exited with {started.process.returncode}:\n{started.log_tail()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health/liveliness", timeout=2.0).status_code == 200:
-                return Started(process=started.process, url=url, log=log)
-        time.sleep(0.25)
-    raise BenchError(f"the proxy was not ready within {PROXY_READY_SECONDS:.0f} s:\n{started.log_tail()}")
+    raise BenchError(f"{module} did not start within {SERVER_READY_SECONDS:.0f} s:\n{starting.log_tail()}")
 
 
 def long_marker(events: int, burst: int, size: int = 1) -> str:

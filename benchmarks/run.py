@@ -34,10 +34,10 @@ from benchmarks.common import (  # noqa: E402
     long_marker,
     median,
     process_cpu_seconds,
-    start_proxy,
     start_server,
 )
 from benchmarks.profiling import profile_call, recording  # noqa: E402
+from tests.proxy_process import running_proxy  # noqa: E402
 
 OUT_DIR: Final = ROOT / "benchmarks"
 SCALING_SECONDS: Final = 300.0
@@ -382,7 +382,9 @@ def measure(
         results["scaling"] = run_scaling(cc.url, settings)
     log("starting the proxy (examples/config.yaml + an openai/ deployment)")
     config: Final = proxy.write_config(workdir, oa.url)
-    started: Final = start_proxy(stack, config, proxy.proxy_env(cc.url), workdir / "proxy.log")
+    started: Final = stack.enter_context(
+        running_proxy(config, workdir / "proxy.log", bench_env(proxy.proxy_env(cc.url)))
+    )
     noise.pids.append(started.process.pid)
     log("figure 3: proxy throughput and latency")
     with noise.measure("proxy"):

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from http import HTTPStatus
-from pathlib import Path
 from types import TracebackType
 from typing import Final
 from urllib.parse import unquote
 
+from litellm_commandcode import catalog
+
 JsonDict = dict[str, object]
 
-CATALOG_PATH: Final[Path] = Path(__file__).with_name("models.json")
 DEFAULT_HOST: Final = "127.0.0.1"
 ALLOWED_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_SCENARIO: Final = "ok"
@@ -112,8 +112,9 @@ STREAM_ERROR_MESSAGES: Final[dict[int, str]] = {
     503: "Service temporarily unavailable.",
 }
 RETRY_PARAM: Final = frozenset({"retry_after"})
+BURST_PARAM: Final = frozenset({"burst"})
 SCENARIO_PARAMS: Final[dict[str, frozenset[str]]] = {
-    "ok": frozenset(),
+    "ok": BURST_PARAM,
     **dict.fromkeys(HTTP_FAULTS, RETRY_PARAM),
     "http_403_upgrade": RETRY_PARAM,
     "http_429": frozenset({"reset_in", "window", "retry_after"}),
@@ -130,13 +131,14 @@ SCENARIO_PARAMS: Final[dict[str, frozenset[str]]] = {
     "length": frozenset(),
     "content_filter": frozenset(),
     "empty": frozenset(),
-    "reasoning_only": frozenset(),
+    "reasoning_only": BURST_PARAM,
     "multi_step": frozenset(),
     "slow": frozenset({"delay_ms"}),
     "stall_first": frozenset({"seconds"}),
     "stall_mid": frozenset({"seconds"}),
     "long": frozenset({"events", "size", "burst"}),
     "unicode": frozenset(),
+    "unicode_deltas": frozenset(),
 }
 KNOWN_STATUSES: Final = frozenset(status.value for status in HTTPStatus)
 RATE_LIMIT_WINDOWS: Final = ("fiveHour", "weekly", "daily")
@@ -164,6 +166,17 @@ UNICODE_DELTAS: Final[tuple[str, ...]] = (
     "split 🎉 done.",
 )
 UNICODE_SPLIT_CHAR: Final = "🎉"
+# Cut inside grapheme clusters and inside the UTF-16 surrogate pair of 🎉 ("\ud83c" "\udf89"): a JavaScript server that
+# slices a string by code units writes each half as a JSON escape, and a JavaScript client joins them back into one.
+UNICODE_SPLIT_DELTAS: Final[tuple[str, ...]] = (
+    "Family 👨\u200d",
+    "👩\u200d👧, cafe",
+    "\u0301, party \ud83c",
+    "\udf89, Hebrew שלו",
+    "ם עולם, Arabic مرحبا",
+    " بالعالم.",
+)
+UNICODE_SPLIT_TEXT: Final = "".join(UNICODE_SPLIT_DELTAS).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
 SERVER_TOOL_NAME: Final = "web_search"
 SERVER_TOOL_OUTPUT: Final[JsonDict] = {
     "results": [{"title": "Fake search result", "url": "https://example.com/fake"}],
@@ -392,9 +405,8 @@ _MISSING: Final = object()
 
 @lru_cache(maxsize=1)
 def load_catalog() -> dict[str, ModelInfo]:
-    raw = _as_dict(json.loads(CATALOG_PATH.read_text(encoding="utf-8")))
-    default_context = _as_int(raw.get("default_context_window"), 200_000)
-    models = (_model_info(_as_dict(entry), default_context) for entry in _as_list(raw.get("models")))
+    default_context = _as_int(catalog.load_catalog().get("default_context_window"), 200_000)
+    models = (_model_info(_as_dict(entry), default_context) for entry in catalog.catalog_models())
     return {model.id: model for model in models}
 
 
@@ -1086,6 +1098,14 @@ def _stream(events: Iterable[object], delay_before: float = 0.0) -> StreamReply:
     return StreamReply(actions=tuple(_writes(events)), delay_before=delay_before)
 
 
+def _burst_stream(ctx: _Context, events: Sequence[object]) -> StreamReply:
+    """`burst` events per network write (default 1), as a buffering proxy in front of the server delivers them."""
+    burst = _param_int(ctx, "burst", 1, 1, 100_000)
+    lines = [_event_line(event) for event in events]
+    chunks = (b"".join(lines[start : start + burst]) for start in range(0, len(lines), burst))
+    return StreamReply(actions=tuple(_Write(_frame(chunk)) for chunk in chunks))
+
+
 def _param_number(ctx: _Context, name: str, default: float, low: float, high: float) -> float:
     raw = ctx.scenario.params.get(name)
     if raw is None:
@@ -1169,7 +1189,7 @@ def _partial(ctx: _Context) -> tuple[list[JsonDict], list[JsonDict]]:
 
 
 def _plan_ok(ctx: _Context) -> Reply:
-    return _stream(_answer_events(_build_answer(ctx.params, ctx.model), ctx.params))
+    return _burst_stream(ctx, _answer_events(_build_answer(ctx.params, ctx.model), ctx.params))
 
 
 def _plan_stream_error_before(ctx: _Context) -> Reply:
@@ -1223,7 +1243,7 @@ def _plan_reasoning_only(ctx: _Context) -> Reply:
     answer = _build_answer(ctx.params, ctx.model, force_text=True)
     reasoning = _reasoning_text("text", _last_user_text(_as_list(ctx.params.get("messages"))))
     only = replace(answer, text="", reasoning=reasoning, usage=_usage(ctx.model, ctx.params, 0, len(reasoning)))
-    return _stream(_answer_events(only, ctx.params))
+    return _burst_stream(ctx, _answer_events(only, ctx.params))
 
 
 def _server_tool_events(ctx: _Context, seed: str) -> tuple[list[JsonDict], int, int]:
@@ -1334,6 +1354,22 @@ def _plan_unicode(ctx: _Context) -> Reply:
     return StreamReply(actions=tuple(actions))
 
 
+def _plan_unicode_deltas(ctx: _Context) -> Reply:
+    answer = replace(
+        _build_answer(ctx.params, ctx.model, force_text=True),
+        text=UNICODE_SPLIT_TEXT,
+        reasoning="",
+        usage=_usage(ctx.model, ctx.params, len(UNICODE_SPLIT_TEXT), 0),
+    )
+    events = [
+        *_head_events(ctx.params),
+        *_block_events("text", "txt-0", UNICODE_SPLIT_DELTAS),
+        _finish_step(answer, answer.usage, ("stop", "stop")),
+        *_finish_tail(answer),
+    ]
+    return _stream(events)
+
+
 def _garbage_line(event: JsonDict, params: JsonDict) -> bytes:
     if event.get("type") == "start-step":
         padded = {**params, "padding": "x" * GARBAGE_PADDING_BYTES}
@@ -1383,6 +1419,7 @@ PLANNERS: Final[dict[str, Callable[[_Context], Reply]]] = {
     "stall_mid": _plan_stall_mid,
     "long": _plan_long,
     "unicode": _plan_unicode,
+    "unicode_deltas": _plan_unicode_deltas,
 }
 
 

@@ -9,31 +9,27 @@ only routes to it. Everything here is idempotent, and does nothing when LiteLLM 
 """
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+import importlib.metadata
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
-from typing import Final, Protocol, cast
-
-import httpx
+from typing import TYPE_CHECKING, Final, cast
 
 import litellm
 import litellm.llms
+import litellm.main
 from litellm._logging import verbose_logger
-from litellm.exceptions import ContextWindowExceededError
+from litellm.exceptions import ContextWindowExceededError, RateLimitError
 from litellm.litellm_core_utils.exception_mapping_utils import ExceptionCheckers
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.chat.transformation import BaseLLMException
-from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler, get_async_httpx_client
 from litellm.llms.custom_llm import CustomLLM
-from litellm.types.utils import (
-    Delta,
-    LlmProviders,
-    LlmProvidersSet,
-    ModelResponse,
-    ModelResponseStream,
-    StreamingChoices,
-)
+from litellm.types.utils import Delta, LlmProviders, LlmProvidersSet, ModelResponseStream, StreamingChoices
 from litellm.utils import ProviderConfigManager
 from litellm_commandcode.catalog import PROVIDER, build_cost_map
+
+if TYPE_CHECKING:
+    from litellm.types.completion import CompletionDispatchContext
 
 _SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
 _SHIM_FLAG: Final = "_commandcode_runtime_shim"
@@ -96,6 +92,7 @@ def register_internals() -> bool:
     if litellm_knows_commandcode():
         return False
     use_provider_source()
+    _route_to_the_http_handler()
     _add_llm_providers_member()
     _add_provider_config()
     _add_cost_map()
@@ -119,35 +116,39 @@ def _context_window_error(error: BaseLLMException, model: str) -> ContextWindowE
 
 
 def _mapped(error: BaseLLMException, model: str) -> Exception:
+    """What upstream's `exception_type` branch for `commandcode` does (see `upstream.CONTEXT_WINDOW_BRANCH`)."""
     context_window: Final = _context_window_error(error, model)
     if context_window is not None:
         return context_window
     try:
         litellm.exception_type(model=model, original_exception=error, custom_llm_provider=PROVIDER)
+    except RateLimitError as mapped:
+        retry_after: Final = (error.headers or {}).get("retry-after")
+        if retry_after is not None:
+            mapped.headers = {"retry-after": str(retry_after)}  # the proxy sends an error's own headers on
+        return mapped
     except Exception as mapped:  # exception_type always raises the mapped exception
         return mapped
     return error
 
 
-def _usage_first(chunk: ModelResponseStream) -> Iterator[ModelResponseStream]:
-    """The usage on a chunk of its own before the finish chunk: LiteLLM's wrapper for custom providers drops a finish
-    chunk that carries no content, usage included, and would then estimate the tokens instead."""
+def _usage_first(chunk: ModelResponseStream) -> tuple[ModelResponseStream, ...]:
+    """The usage on a chunk of its own before the finish chunk: LiteLLM's stream wrapper drops a custom provider's
+    finish chunk that carries no content, usage included, and would then estimate the tokens instead."""
     usage: Final = getattr(chunk, "usage", None)
     if usage is None:
-        yield chunk
-        return
+        return (chunk,)
     usage_chunk: Final = ModelResponseStream(
         id=chunk.id, model=chunk.model, created=chunk.created, choices=[StreamingChoices(index=0, delta=Delta())]
     )
     usage_chunk.usage = usage  # type: ignore[attr-defined]
     del chunk.usage  # type: ignore[attr-defined]
-    yield usage_chunk
-    yield chunk
+    return (usage_chunk, chunk)
 
 
 class _Stamp:
-    """What LiteLLM's own stream wrapper gives every chunk and its custom-provider path does not: one id and the model
-    on every chunk, and the assistant role on the first delta."""
+    """What LiteLLM's stream wrapper gives a built-in provider's chunks and not a custom provider's: one id and the
+    model on every chunk, and the assistant role on the first delta."""
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -163,205 +164,124 @@ class _Stamp:
         return chunk
 
 
-def _sync_chunks(inner: CustomStreamWrapper) -> Iterator[ModelResponseStream]:
-    stream: Final = cast(Iterator[ModelResponseStream], inner.completion_stream)
-    stamp: Final = _Stamp(inner.model)
+def _sync_chunks(stream: Iterator[ModelResponseStream], model: str) -> Iterator[ModelResponseStream]:
+    stamp: Final = _Stamp(model)
     try:
         for chunk in stream:
             yield from map(stamp, _usage_first(chunk))
     except BaseLLMException as error:
-        raise _mapped(error, inner.model) from error
+        raise _mapped(error, model) from error
     finally:
         close: Final = getattr(stream, "close", None)
         if callable(close):
             close()
 
 
-async def _async_chunks(inner: CustomStreamWrapper) -> AsyncIterator[ModelResponseStream]:
-    stream: Final = cast(AsyncIterator[ModelResponseStream], inner.completion_stream)
-    stamp: Final = _Stamp(inner.model)
+async def _async_chunks(stream: AsyncIterator[ModelResponseStream], model: str) -> AsyncIterator[ModelResponseStream]:
+    stamp: Final = _Stamp(model)
     try:
         async for chunk in stream:
             for piece in _usage_first(chunk):
                 yield stamp(piece)
     except BaseLLMException as error:
-        raise _mapped(error, inner.model) from error
+        raise _mapped(error, model) from error
     finally:
-        await inner.aclose()
+        aclose: Final = getattr(stream, "aclose", None)
+        if callable(aclose):
+            await aclose()
 
 
-class _HandlerCall(Protocol):
-    def __call__(self, *, acompletion: bool, stream: bool, client: HTTPHandler | AsyncHTTPHandler | None) -> object: ...
+def _as_builtin_stream(response: object, model: str, *, is_async: bool) -> object:
+    """`commandcode` is one of LiteLLM's custom providers here (that is how the proxy config names its handler), and
+    LiteLLM's stream wrapper handles their chunks differently from a built-in provider's: this gives them back what
+    the built-in path gives. Anything but a stream goes through as it is."""
+    if not isinstance(response, CustomStreamWrapper):
+        return response
+    stream: Final = response.completion_stream
+    if is_async:
+        response.completion_stream = _async_chunks(cast(AsyncIterator[ModelResponseStream], stream), response.model)
+    else:
+        response.completion_stream = _sync_chunks(cast(Iterator[ModelResponseStream], stream), response.model)
+    return response
+
+
+async def _mapped_when_awaited(pending: Awaitable[object], model: str) -> object:
+    try:
+        return _as_builtin_stream(await pending, model, is_async=True)
+    except BaseLLMException as error:
+        raise _mapped(error, model) from error
+
+
+def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
+    """What the upstream `main._complete_commandcode` does: LiteLLM's own HTTP handler with `CommandCodeChatConfig`,
+    so that streams, usage, retries and errors behave as for a built-in provider (an async stream is opened and its
+    first chunk read before `acompletion` returns). The errors are mapped here, as upstream's `exception_type` branch
+    maps them."""
+    from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
+
+    api_base: Final = CommandCodeChatConfig.get_api_base(ctx.api_base)
+    api_key: Final = CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
+    try:
+        response: Final = litellm.main.base_llm_http_handler.completion(
+            model=ctx.model,
+            messages=ctx.messages,
+            api_base=api_base,
+            custom_llm_provider=PROVIDER,
+            model_response=ctx.model_response,
+            encoding=litellm.main._get_encoding(),
+            logging_obj=ctx.logging,
+            optional_params=ctx.optional_params,
+            timeout=ctx.timeout,  # type: ignore[arg-type]
+            litellm_params=ctx.litellm_params,
+            shared_session=ctx.shared_session,
+            acompletion=ctx.acompletion,
+            stream=ctx.stream,
+            api_key=api_key,
+            headers=ctx.headers or litellm.headers,
+            client=ctx.client,
+            provider_config=CommandCodeChatConfig(),
+        )
+    except BaseLLMException as error:
+        raise _mapped(error, ctx.model) from error
+    # No `logging.post_call(original_response=response)` here, unlike most providers' dispatch functions: the config
+    # logs the raw response itself, and a stream wrapper stored in its own logging object would sit in a reference
+    # cycle, holding its pooled connection until the garbage collector runs when a sync caller stops reading early.
+    if inspect.isawaitable(response):
+        return _mapped_when_awaited(response, ctx.model)
+    return _as_builtin_stream(response, ctx.model, is_async=False)
+
+
+def _route_to_the_http_handler() -> None:
+    """Hands LiteLLM's dispatch of custom providers (`main._complete_custom_providers`, which would call the
+    `CustomLLM` methods) to `_complete_commandcode` for `commandcode`; every other provider goes where it went."""
+    original: Final = getattr(litellm.main, "_complete_custom_providers", None)
+    if original is None or not callable(original):
+        raise RuntimeError(
+            f"litellm_commandcode: LiteLLM {_litellm_version()} has no main._complete_custom_providers; this plug-in "
+            "supports LiteLLM 1.106.2 to 1.109.x (pyproject.toml)"
+        )
+    if getattr(original, _SHIM_FLAG, False):
+        return
+
+    def complete_custom_providers(ctx: "CompletionDispatchContext") -> object:
+        if ctx.custom_llm_provider == PROVIDER:
+            return _complete_commandcode(ctx)
+        return original(ctx)
+
+    setattr(complete_custom_providers, _SHIM_FLAG, True)
+    litellm.main._complete_custom_providers = complete_custom_providers
+
+
+def _litellm_version() -> str:
+    with contextlib.suppress(Exception):
+        return importlib.metadata.version("litellm")
+    return "(unknown version)"
 
 
 class CommandCodeLLM(CustomLLM):
-    """Routes LiteLLM's custom-provider calls to LiteLLM's own HTTP handler with `CommandCodeChatConfig`: the call
-    the upstream `main.completion` branch makes."""
-
-    @staticmethod
-    def _call(
-        model: str,
-        messages: list[object],
-        api_base: str | None,
-        model_response: ModelResponse,
-        encoding: object,
-        api_key: str | None,
-        logging_obj: object,
-        optional_params: dict[str, object],
-        litellm_params: Mapping[str, object] | None,
-        headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None,
-    ) -> _HandlerCall:
-        from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
-
-        def call(*, acompletion: bool, stream: bool, client: HTTPHandler | AsyncHTTPHandler | None) -> object:
-            try:
-                return litellm.main.base_llm_http_handler.completion(
-                    model=model,
-                    messages=messages,  # type: ignore[arg-type]
-                    api_base=api_base,
-                    custom_llm_provider=PROVIDER,
-                    model_response=model_response,
-                    encoding=encoding,  # type: ignore[arg-type]
-                    logging_obj=logging_obj,  # type: ignore[arg-type]
-                    optional_params=optional_params,
-                    timeout=timeout if timeout is not None else 600.0,
-                    litellm_params=dict(litellm_params or {}),
-                    acompletion=acompletion,
-                    stream=stream,
-                    api_key=api_key,
-                    headers=dict(headers or {}),
-                    client=client,
-                    provider_config=CommandCodeChatConfig(),
-                )
-            except BaseLLMException as error:
-                raise _mapped(error, model) from error
-
-        return call
-
-    @staticmethod
-    def _async_client(client: object, litellm_params: Mapping[str, object] | None) -> AsyncHTTPHandler:
-        if isinstance(client, AsyncHTTPHandler):
-            return client
-        return get_async_httpx_client(
-            llm_provider=LlmProviders(PROVIDER), params={"ssl_verify": (litellm_params or {}).get("ssl_verify")}
-        )
-
-    def completion(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list[object],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, object],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., object],
-        encoding: object,
-        api_key: str | None,
-        logging_obj: object,
-        optional_params: dict[str, object],
-        acompletion: bool | None = None,
-        litellm_params: dict[str, object] | None = None,
-        logger_fn: object = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: HTTPHandler | None = None,
-    ) -> ModelResponse:
-        call: Final = self._call(
-            model, messages, api_base, model_response, encoding, api_key, logging_obj, optional_params,
-            litellm_params, headers, timeout,
-        )  # fmt: skip
-        sync_client: Final = client if isinstance(client, HTTPHandler) else None
-        return cast(ModelResponse, call(acompletion=False, stream=False, client=sync_client))
-
-    async def acompletion(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list[object],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, object],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., object],
-        encoding: object,
-        api_key: str | None,
-        logging_obj: object,
-        optional_params: dict[str, object],
-        acompletion: bool | None = None,
-        litellm_params: dict[str, object] | None = None,
-        logger_fn: object = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: AsyncHTTPHandler | None = None,
-    ) -> ModelResponse:
-        call: Final = self._call(
-            model, messages, api_base, model_response, encoding, api_key, logging_obj, optional_params,
-            litellm_params, headers, timeout,
-        )  # fmt: skip
-        pending: Final = call(acompletion=True, stream=False, client=self._async_client(client, litellm_params))
-        try:
-            return await cast(Awaitable[ModelResponse], pending)
-        except BaseLLMException as error:
-            raise _mapped(error, model) from error
-
-    def streaming(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list[object],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, object],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., object],
-        encoding: object,
-        api_key: str | None,
-        logging_obj: object,
-        optional_params: dict[str, object],
-        acompletion: bool | None = None,
-        litellm_params: dict[str, object] | None = None,
-        logger_fn: object = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: HTTPHandler | None = None,
-    ) -> Iterator[ModelResponseStream]:
-        call: Final = self._call(
-            model, messages, api_base, model_response, encoding, api_key, logging_obj, optional_params,
-            litellm_params, headers, timeout,
-        )  # fmt: skip
-        sync_client: Final = client if isinstance(client, HTTPHandler) else None
-        inner: Final = cast(CustomStreamWrapper, call(acompletion=False, stream=True, client=sync_client))
-        return _sync_chunks(inner)
-
-    async def astreaming(  # type: ignore[override]
-        self,
-        model: str,
-        messages: list[object],
-        api_base: str | None,
-        custom_prompt_dict: dict[str, object],
-        model_response: ModelResponse,
-        print_verbose: Callable[..., object],
-        encoding: object,
-        api_key: str | None,
-        logging_obj: object,
-        optional_params: dict[str, object],
-        acompletion: bool | None = None,
-        litellm_params: dict[str, object] | None = None,
-        logger_fn: object = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        client: AsyncHTTPHandler | None = None,
-    ) -> AsyncIterator[ModelResponseStream]:
-        # LiteLLM calls astreaming() synchronously and wraps the async generator: the request starts on the first
-        # __anext__, so an error the server sends before any content surfaces there.
-        call: Final = self._call(
-            model, messages, api_base, model_response, encoding, api_key, logging_obj, optional_params,
-            litellm_params, headers, timeout,
-        )  # fmt: skip
-        pending: Final = call(acompletion=True, stream=True, client=self._async_client(client, litellm_params))
-        try:
-            inner: Final = await cast(Awaitable[CustomStreamWrapper], pending)
-        except BaseLLMException as error:
-            raise _mapped(error, model) from error
-        async with contextlib.aclosing(_async_chunks(inner)) as chunks:
-            async for chunk in chunks:
-                yield chunk
+    """The `custom_handler` a proxy config names (`litellm_commandcode.proxy.handler`): it makes `commandcode` one of
+    LiteLLM's custom providers, whose calls `_route_to_the_http_handler` then sends to LiteLLM's HTTP handler with
+    `CommandCodeChatConfig`. Its own `CustomLLM` methods are never called."""
 
 
 handler: Final = CommandCodeLLM()

@@ -363,7 +363,10 @@ def add_readme_row() -> Edit:
 COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatchResult:
     api_base: Final = litellm.CommandCodeChatConfig.get_api_base(ctx.api_base)
     api_key: Final = litellm.CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
-    response: Final = base_llm_http_handler.completion(
+    # CommandCodeChatConfig logs the raw response itself (post_call); logging the returned stream wrapper here would
+    # put it in a reference cycle with its logging object, so a sync caller that stops reading early would hold the
+    # pooled connection until the garbage collector runs.
+    return base_llm_http_handler.completion(
         model=ctx.model,
         messages=ctx.messages,
         api_base=api_base,
@@ -382,8 +385,6 @@ COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchC
         client=_dispatch_client_http(ctx),
         provider_config=litellm.CommandCodeChatConfig(),
     )
-    ctx.logging.post_call(input=ctx.messages, api_key=api_key, original_response=response)
-    return response
 
 
 """
@@ -475,8 +476,10 @@ def _utils_edits(path: str) -> tuple[Edit, ...]:
     )
 
 
-# Command Code relays the upstream model's words ("prompt is too long: N tokens > M maximum"); every other status is
-# mapped by exception_type's generic status mapping further down.
+# Command Code relays the upstream model's words ("prompt is too long: N tokens > M maximum"); a usage-window 429 keeps
+# the `retry-after` the provider derived from its reset time as the error's own headers, which the proxy sends on to the
+# client (a vendor's headers only reach it as `llm_provider-*`); every other status is mapped by exception_type's
+# generic status mapping further down.
 CONTEXT_WINDOW_BRANCH: Final = """\
             elif custom_llm_provider == "commandcode" and (
                 "prompt is too long" in error_str.lower()
@@ -489,6 +492,21 @@ CONTEXT_WINDOW_BRANCH: Final = """\
                     llm_provider=custom_llm_provider,
                     response=getattr(original_exception, "response", None),
                     litellm_debug_info=extra_information,
+                )
+            elif custom_llm_provider == "commandcode" and getattr(original_exception, "status_code", None) == 429:
+                exception_mapping_worked = True
+                commandcode_headers = getattr(original_exception, "headers", None) or {}
+                raise RateLimitError(
+                    message=f"{exception_provider} - {error_str}",
+                    model=model,
+                    llm_provider=custom_llm_provider,
+                    response=getattr(original_exception, "response", None),
+                    litellm_debug_info=extra_information,
+                    headers=(
+                        {"retry-after": str(commandcode_headers["retry-after"])}
+                        if "retry-after" in commandcode_headers
+                        else None
+                    ),
                 )
 """
 

@@ -1,5 +1,5 @@
-"""One real `litellm --config` proxy process on a free 127.0.0.1 port, for the tests and the benchmarks: start it, wait
-until it is live (bounded), read its log, stop it (SIGTERM, then SIGKILL)."""
+"""One real `litellm --config` proxy process on a free 127.0.0.1 port, for the tests and the benchmarks: write its
+config, start it, wait until it is live (bounded), read its log, stop it (SIGTERM, then SIGKILL)."""
 
 import contextlib
 import os
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 import httpx
+import yaml
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
@@ -66,6 +67,13 @@ def proxy_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, 
     env: Final = {**(os.environ if base is None else base), "LITELLM_LOCAL_MODEL_COST_MAP": "True", **extra}
     env.pop("DATABASE_URL", None)
     return env
+
+
+def write_config(workdir: Path, config: Mapping[str, object]) -> Path:
+    """`config` as `workdir/config.yaml`, for `launch`."""
+    path: Final = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
+    return path
 
 
 def launch(config: Path, log: Path, env: Mapping[str, str], extra_args: Sequence[str] = ()) -> ProxyProcess:

@@ -1,30 +1,19 @@
-"""The fault matrix's plumbing: a LiteLLM proxy process on a config written to a temporary file, the named mismatches
-a row can fail with, the `row` recorder, and the report `scripts/fault-matrix` prints from pytest's JUnit XML.
+"""The fault matrix's plumbing: the named mismatches a row can fail with, the `row` recorder, and the report
+`scripts/fault-matrix` prints from pytest's JUnit XML (the proxy process comes from tests/proxy_process.py).
 
 Run as a script it prints the matrix: `python tests/integration/fault_matrix.py REPORT.xml`."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
-READY_SECONDS: Final = 90.0
-POLL_SECONDS: Final = 0.25
-STOP_SECONDS: Final = 10.0
-LOG_TAIL_CHARS: Final = 6000
 EXPECTED: Final = "expected"
 OBSERVED: Final = "observed"
 MEASURED: Final = "measured"
@@ -94,96 +83,6 @@ class Row:
     def _put(self, name: str, value: str) -> None:
         assert callable(self.record)
         self.record(name, value)
-
-
-@dataclass(frozen=True)
-class ProxyProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def log_text(self, start: int = 0) -> str:
-        return self.log.read_bytes()[start:].decode("utf-8", "replace")
-
-    def log_tail(self, start: int = 0) -> str:
-        return self.log_text(start)[-LOG_TAIL_CHARS:]
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size
-
-    def rss_kib(self) -> int:
-        """Resident memory of the proxy process, from /proc/<pid>/status."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text(encoding="utf-8").splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError(f"no VmRSS for pid {self.process.pid}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_proxy(
-    config_text: str,
-    workdir: Path,
-    env: Mapping[str, str],
-    extra_args: Sequence[str] = (),
-) -> ProxyProcess:
-    """Writes the config to `workdir` and starts `litellm --config` on a free 127.0.0.1 port (not yet live)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    config: Final = workdir / "config.yaml"
-    config.write_text(config_text, encoding="utf-8")
-    port: Final = free_port()
-    log: Final = workdir / "proxy.log"
-    command: Final = [str(LITELLM_CLI), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
-    with log.open("wb") as sink:
-        process: Final = subprocess.Popen(
-            [*command, *extra_args], cwd=ROOT, env=dict(env), stdout=sink, stderr=subprocess.STDOUT
-        )
-    return ProxyProcess(process=process, url=f"http://127.0.0.1:{port}", log=log)
-
-
-def is_live(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{url}/health/liveliness", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until_live(proxy: ProxyProcess) -> None:
-    deadline: Final = time.monotonic() + READY_SECONDS
-    for _ in range(int(READY_SECONDS / POLL_SECONDS) + 1):
-        if proxy.process.poll() is not None:
-            raise AssertionError(
-                f"the proxy exited with {proxy.process.returncode} before it was ready:\n{proxy.log_tail()}"
-            )
-        if is_live(proxy.url):
-            return
-        if time.monotonic() > deadline:
-            break
-        time.sleep(POLL_SECONDS)
-    raise AssertionError(f"the proxy was not ready within {READY_SECONDS:.0f} s:\n{proxy.log_tail()}")
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_SECONDS)
-
-
-def proxy_env(**extra: str) -> dict[str, str]:
-    env: Final = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **extra}
-    env.pop("DATABASE_URL", None)
-    return env
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -19,10 +19,7 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,13 +44,14 @@ from litellm.llms.commandcode.common_utils import (
 from litellm.llms.custom_httpx.http_handler import HTTPHandler
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests import proxy_process
+from tests.proxy_process import ProxyProcess, running_proxy, write_config
 
 NATIVE: Final = litellm_knows_commandcode()
 ROOT: Final = Path(__file__).resolve().parents[2]
 PAGE: Final = ROOT / "docs" / "providers" / "commandcode.md"
 GENERATOR: Final = ROOT / "scripts" / "generate_docs_models.py"
 COST_MAP: Final = json.loads((ROOT / "model_prices_and_context_window.json").read_text(encoding="utf-8"))
-LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
 
 SKIP_MARKER: Final = "<!-- docs-test: skip -->"
 FENCE: Final = re.compile(r"^```(?P<language>[\w-]+)(?P<info>[^\n]*)\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
@@ -90,11 +88,8 @@ NEUTRAL_CONFIG_KEYS: Final = {
     "gitStatus": "",
     "recentCommits": [],
 }
-PROXY_READY_SECONDS: Final = 90.0
-POLL_SECONDS: Final = 0.25
-STOP_SECONDS: Final = 10.0
 BLOCK_SECONDS: Final = 60.0
-LOG_TAIL_CHARS: Final = 6000
+NOT_SET_BY_THE_READER: Final = ("COMMAND_CODE_API_KEY", "COMMANDCODE_VERSION")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -168,52 +163,6 @@ EXECUTED: Final = runnable(BLOCKS, "python", "bash")
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proxy:
-    process: "subprocess.Popen[bytes]"
-    url: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_bytes().decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def is_live(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/liveliness", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until_live(proxy: Proxy) -> None:
-    deadline: Final = time.monotonic() + PROXY_READY_SECONDS
-    for _ in range(int(PROXY_READY_SECONDS / POLL_SECONDS)):
-        if proxy.process.poll() is not None:
-            pytest.fail(f"the proxy exited with {proxy.process.returncode} before it was ready:\n{proxy.log_text()}")
-        if is_live(proxy.url) or time.monotonic() > deadline:
-            break
-        time.sleep(POLL_SECONDS)
-    if not is_live(proxy.url):
-        pytest.fail(f"the proxy was not ready within {PROXY_READY_SECONDS:.0f} s:\n{proxy.log_text()}")
-
-
-def stop(process: "subprocess.Popen[bytes]") -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_SECONDS)
-
-
 def merged(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
     result: Final = dict(base)
     for key, value in extra.items():
@@ -247,18 +196,15 @@ def page_proxy_config(blocks: Sequence[Block]) -> dict[str, object]:
 
 
 def proxy_env(api_base: str) -> dict[str, str]:
-    env: Final = {
-        **os.environ,
-        "COMMANDCODE_API_BASE": api_base,
-        "COMMANDCODE_API_KEY": DOCS_KEY,
-        "LITELLM_MASTER_KEY": MASTER_KEY,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    base: Final = {name: value for name, value in os.environ.items() if name not in NOT_SET_BY_THE_READER}
+    return proxy_process.proxy_env(
+        base,
+        COMMANDCODE_API_BASE=api_base,
+        COMMANDCODE_API_KEY=DOCS_KEY,
+        LITELLM_MASTER_KEY=MASTER_KEY,
         # Stock LiteLLM cools a deployment down after some errors; the examples must not leak into each other.
-        "DEFAULT_COOLDOWN_TIME_SECONDS": "0",
-    }
-    for name in ("DATABASE_URL", "COMMAND_CODE_API_KEY", "COMMANDCODE_VERSION"):
-        env.pop(name, None)
-    return env
+        DEFAULT_COOLDOWN_TIME_SECONDS="0",
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -274,23 +220,11 @@ def server() -> Iterator[FakeCommandCodeServer]:
 
 
 @pytest.fixture(scope="module")
-def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("docs-proxy")
-    config: Final = workdir / "config.yaml"
-    config.write_text(yaml.safe_dump(page_proxy_config(BLOCKS)), encoding="utf-8")
-    port: Final = free_port()
-    log: Final = workdir / "proxy.log"
-    command: Final = [str(LITELLM_CLI), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
-    with log.open("wb") as sink:
-        process: Final = subprocess.Popen(
-            command, cwd=ROOT, env=proxy_env(server.url), stdout=sink, stderr=subprocess.STDOUT
-        )
-    started: Final = Proxy(process=process, url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        wait_until_live(started)
+    config: Final = write_config(workdir, page_proxy_config(BLOCKS))
+    with running_proxy(config, workdir / "proxy.log", proxy_env(server.url)) as started:
         yield started
-    finally:
-        stop(process)
 
 
 @dataclass
@@ -328,7 +262,7 @@ def example_env(
     saved: Final = dict(os.environ)
     monkeypatch.setenv("COMMANDCODE_API_KEY", DOCS_KEY)
     monkeypatch.setenv("COMMANDCODE_API_BASE", server.url)
-    for name in ("COMMAND_CODE_API_KEY", "COMMANDCODE_VERSION"):
+    for name in NOT_SET_BY_THE_READER:
         monkeypatch.delenv(name, raising=False)
     (tmp_path / "screenshot.png").write_bytes(SCREENSHOT)
     monkeypatch.chdir(tmp_path)
@@ -668,7 +602,7 @@ def test_example_runs_and_prints_what_the_page_promises(
         pytest.fail(f"line {block.line}: only curl commands run as shell blocks; mark {block.title!r} skipped")
     code = block.code
     if block.uses_proxy:
-        proxy: Final[Proxy] = request.getfixturevalue("proxy")
+        proxy: Final[ProxyProcess] = request.getfixturevalue("proxy")
         code = for_proxy(code, proxy.url)
     server.reset()
 
@@ -730,7 +664,7 @@ def test_page_states_the_providers_constants() -> None:
 
 
 def test_proxy_config_from_the_page_serves_the_models_and_drops_unsupported_parameters(
-    proxy: Proxy, server: FakeCommandCodeServer
+    proxy: ProxyProcess, server: FakeCommandCodeServer
 ) -> None:
     server.reset()
     headers: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -876,7 +810,7 @@ def test_errors_table_names_the_exception_litellm_raises(
 
 
 def test_usage_window_429_says_when_to_retry_in_the_sdk_and_through_the_proxy(
-    proxy: Proxy, server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch
+    proxy: ProxyProcess, server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COMMANDCODE_API_KEY", DOCS_KEY)
     monkeypatch.setenv("COMMANDCODE_API_BASE", server.url)
@@ -891,7 +825,8 @@ def test_usage_window_429_says_when_to_retry_in_the_sdk_and_through_the_proxy(
         json={"model": "deepseek-v4-flash", "messages": messages, "num_retries": 0},
     )
 
-    assert 590 <= int(raised.value.litellm_response_headers["retry-after"]) <= 600
+    assert raised.value.headers is not None
+    assert 590 <= int(raised.value.headers["retry-after"]) <= 600
     assert "The fiveHour usage window of your plan is exhausted; it resets at " in raised.value.message
     assert response.status_code == 429
-    assert 590 <= int(response.headers["llm_provider-retry-after"]) <= 600
+    assert 590 <= int(response.headers["retry-after"]) <= 600

@@ -955,6 +955,43 @@ def test_unicode_survives_split_writes(server: FakeCommandCodeServer) -> None:
     )
 
 
+def test_unicode_deltas_cut_grapheme_clusters_and_a_surrogate_pair_between_events(
+    server: FakeCommandCodeServer,
+) -> None:
+    response = raw_exchange(server.url, raw_request(make_body(), make_headers(**{"x-fake-scenario": "unicode_deltas"})))
+    payload = b"".join(chunks_of(response))
+    events = parse_events(payload.decode("utf-8"))
+    deltas = [event["text"] for event in events if event["type"] == "text-delta"]
+    assert b'party \\ud83c"}\n' in payload
+    assert b'{"type":"text-delta","id":"txt-0","text":"\\udf89, Hebrew' in payload
+    assert deltas == [
+        "Family 👨\u200d",
+        "👩\u200d👧, cafe",
+        "\u0301, party \ud83c",
+        "\udf89, Hebrew שלו",
+        "ם עולם, Arabic مرحبا",
+        " بالعالم.",
+    ]
+    text = "".join(str(delta) for delta in deltas).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    assert text == "Family 👨\u200d👩\u200d👧, cafe\u0301, party 🎉, Hebrew שלום עולם, Arabic مرحبا بالعالم."
+    assert only(events, "finish")["totalUsage"]["outputTokens"] == tokens(text)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "burst", "events", "writes"), [("ok", 100, 17, 1), ("ok", 4, 17, 5), ("reasoning_only", 3, 10, 4)]
+)
+def test_burst_sends_several_events_per_network_write_with_the_same_bytes(
+    server: FakeCommandCodeServer, scenario: str, burst: int, events: int, writes: int
+) -> None:
+    body = make_body("hello there")
+    one_by_one = chunks_of(raw_exchange(server.url, raw_request(body, make_headers(**{"x-fake-scenario": scenario}))))
+    spec = f"{scenario} burst={burst}"
+    bursts = chunks_of(raw_exchange(server.url, raw_request(body, make_headers(**{"x-fake-scenario": spec}))))
+    assert len(one_by_one) == events
+    assert [chunk.count(b"\n") for chunk in bursts] == [burst] * (writes - 1) + [events - burst * (writes - 1)]
+    assert b"".join(bursts) == b"".join(one_by_one)
+
+
 def test_connection_close_is_honoured(server: FakeCommandCodeServer) -> None:
     response = raw_exchange(server.url, raw_request(make_body(), make_headers()))
     assert b"\r\nConnection: close\r\n" in response.split(b"\r\n\r\n", 1)[0]

@@ -24,13 +24,10 @@ from typing import Final, Literal
 import httpx
 import openai
 import pytest
-import yaml
 from fault_matrix import (
-    ROOT,
     DisconnectNotPropagated,
     MissingRetryAfter,
     NotServedByTheOther,
-    ProxyProcess,
     RaisedDuringIteration,
     Row,
     SentUpstream,
@@ -39,10 +36,6 @@ from fault_matrix import (
     WrongErrorClass,
     WrongStatus,
     check,
-    proxy_env,
-    start_proxy,
-    stop_process,
-    wait_until_live,
 )
 
 import litellm
@@ -58,6 +51,7 @@ from litellm_commandcode.fake_server import (
     expected_answer,
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
 
 NATIVE: Final = litellm_knows_commandcode()
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -100,40 +94,6 @@ SDK_MODES: Final = ("sdk-sync", "sdk-async", "sdk-sync-stream", "sdk-async-strea
 PROXY_MODES: Final = ("proxy-json", "proxy-stream")
 Mode = Literal["sdk-sync", "sdk-async", "sdk-sync-stream", "sdk-async-stream", "proxy-json", "proxy-stream"]
 
-ASYNC_STREAM_DEFERRED: Final = (
-    "litellm_commandcode/registration.py:CommandCodeLLM.astreaming is an async generator: the upstream request (and "
-    "the provider's aprime of the first chunk) only starts on the first __anext__, inside LiteLLM's "
-    "CustomStreamWrapper, so `await litellm.acompletion(stream=True)` returns without error and the error surfaces "
-    "while iterating (429 and 5xx, being retryable, wrapped in litellm.MidStreamFallbackError)"
-)
-PROXY_RETRY_AFTER: Final = (
-    "litellm_commandcode/registration.py:_mapped returns LiteLLM's RateLimitError without a `headers` attribute; the "
-    "proxy (litellm/proxy/common_request_processing.py:handle_llm_api_exception) then only forwards the provider's "
-    "headers as `llm_provider-retry-after` (not streaming), or nothing (streaming: the error arrives as a "
-    "MidStreamFallbackError without response headers), so the client gets no `Retry-After`"
-)
-RESET_NOT_STREAMING: Final = (
-    "litellm/llms/commandcode/chat/transformation.py: a non-streaming call reads the body inside LiteLLM's "
-    "BaseLLMHTTPHandler (client.post without stream); a connection reset while reading raises httpx/aiohttp transport "
-    "errors there, before transform_response, and get_error_class only sees HTTP status errors, so LiteLLM maps it to "
-    "APIConnectionError 500 instead of the 502 the streaming path (ModelResponseIterator) raises"
-)
-STREAM_BYPASSES_ROUTER: Final = (
-    "the same deferral as " + ASYNC_STREAM_DEFERRED.split(":", 1)[0] + ":CommandCodeLLM.astreaming: the Router's "
-    "acompletion returns the stream before any upstream request, so num_retries and the weighted failover never see "
-    "the error; it surfaces at the proxy's first-chunk read as MidStreamFallbackError and only the cross-group "
-    "fallback (cc-backup, user_c) serves it"
-)
-STREAM_COOLDOWN: Final = (
-    "the deferral of " + ASYNC_STREAM_DEFERRED.split(":", 1)[0] + ":CommandCodeLLM.astreaming: the streamed 429 "
-    "reaches the Router as a MidStreamFallbackError without response headers, so the deployment is cooled down for "
-    "the router default (1 s here), not for the Retry-After of the usage window, and user_a is called again"
-)
-LITELLM_FALLBACK_ON_400: Final = (
-    "LiteLLM itself, not the provider: Router.async_function_with_fallbacks_common_utils (litellm/router.py) runs the "
-    "weighted failover (enable_weighted_failover) and the generic `fallbacks` for a BadRequestError too, so a 400 is "
-    "re-sent to user_b and to cc-backup; the streaming twin passes only because of the astreaming deferral"
-)
 LITELLM_CORE_CONTENT: Final = (
     "LiteLLM core, before the provider: litellm/main.py:completion calls "
     "prompt_templates/common_utils.py:update_messages_with_model_file_ids, which iterates the int content and raises "
@@ -209,7 +169,7 @@ def plugin_settings() -> dict[str, object]:
     return {"custom_provider_map": [{"provider": "commandcode", "custom_handler": "litellm_commandcode.proxy.handler"}]}
 
 
-def matrix_config(api_base: str) -> str:
+def matrix_config(api_base: str) -> dict[str, object]:
     """`cc` plays one fault per request (no cooldown, so rows stay independent); `cc-timeout` has deployment
     timeouts; each `pair-*` group is two Command Code accounts (user_a, weight 9, is picked first; user_b) with
     retries, weighted failover and a fallback group (`cc-backup`, user_c); one group per routing row, so that no row
@@ -223,7 +183,7 @@ def matrix_config(api_base: str) -> str:
             deployment(group, KEY_B, api_base, weight=1),
         )
     ]
-    config: Final = {
+    return {
         "model_list": [
             deployment(GROUP, FAULT_KEY, api_base, model_info=no_cooldown),
             deployment(
@@ -246,19 +206,14 @@ def matrix_config(api_base: str) -> str:
         },
         "litellm_settings": plugin_settings(),
     }
-    return yaml.safe_dump(config, sort_keys=False)
 
 
 @pytest.fixture(scope="module")
 def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    started: Final = start_proxy(
-        matrix_config(server.url), tmp_path_factory.mktemp("fault-proxy"), proxy_env(LITELLM_MASTER_KEY=MASTER_KEY)
-    )
-    try:
-        wait_until_live(started)
+    workdir: Final = tmp_path_factory.mktemp("fault-proxy")
+    config: Final = write_config(workdir, matrix_config(server.url))
+    with running_proxy(config, workdir / "proxy.log", proxy_env(LITELLM_MASTER_KEY=MASTER_KEY)) as started:
         yield started
-    finally:
-        stop_process(started.process)
 
 
 @pytest.fixture(scope="module")
@@ -267,15 +222,6 @@ def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
         base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
     ) as sdk_client:
         yield sdk_client
-
-
-@pytest.fixture
-def proxy_log_on_failure(request: pytest.FixtureRequest, proxy: ProxyProcess) -> Iterator[None]:
-    start: Final = proxy.log_size()
-    failures: Final = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failures:
-        print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_tail(start)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -552,12 +498,7 @@ def before_content_params() -> list[object]:
     params: Final[list[object]] = []
     for fault in BEFORE_CONTENT:
         for mode in (*SDK_MODES, *PROXY_MODES):
-            marks: list[pytest.MarkDecorator] = []
-            if mode == "sdk-async-stream":
-                marks.append(pytest.mark.xfail(strict=True, raises=RaisedDuringIteration, reason=ASYNC_STREAM_DEFERRED))
-            elif mode.startswith("proxy") and fault.retry_after is not None:
-                marks.append(pytest.mark.xfail(strict=True, raises=MissingRetryAfter, reason=PROXY_RETRY_AFTER))
-            params.append(pytest.param(fault, mode, id=f"{mode}-{fault.name}", marks=marks))
+            params.append(pytest.param(fault, mode, id=f"{mode}-{fault.name}"))
     return params
 
 
@@ -609,19 +550,29 @@ def test_insufficient_credits_and_proxy_use_point_the_user_somewhere(server: Fak
 
 @dataclass(frozen=True)
 class Broken:
+    """`status` and `message` when the call streams; `unstreamed` when it does not, if they differ."""
+
     scenario: str
     status: int
     message: str
+    unstreamed: tuple[int, str] | None = None
 
     @property
     def name(self) -> str:
         return self.scenario.split()[0]
 
+    def expected(self, streaming: bool) -> tuple[int, str]:
+        return (self.status, self.message) if streaming or self.unstreamed is None else self.unstreamed
 
+
+# A non-streaming call's body is read by LiteLLM's HTTP handler, which gives a transport failure the synthesized
+# status 500 and maps it to APIConnectionError for every provider (httpx says "Connection reset by peer", aiohttp
+# "Response payload is not completed"); a stream is read by the provider's iterator, which names it a 502.
+RESET_UNSTREAMED: Final = (500, "litellm.APIConnectionError: CommandcodeException - ")
 AFTER_CONTENT: Final = (
     Broken("stream_error_after status=503", 503, "Service temporarily unavailable."),
     Broken("truncate", 502, "stream ended before completion"),
-    Broken("reset", 502, "connection broke mid-stream"),
+    Broken("reset", 502, "connection broke mid-stream", unstreamed=RESET_UNSTREAMED),
 )
 
 
@@ -629,10 +580,7 @@ def after_content_params() -> list[object]:
     params: Final[list[object]] = []
     for broken in AFTER_CONTENT:
         for mode in (*SDK_MODES, *PROXY_MODES):
-            marks: list[pytest.MarkDecorator] = []
-            if broken.name == "reset" and not mode.endswith("stream"):
-                marks.append(pytest.mark.xfail(strict=True, raises=WrongStatus, reason=RESET_NOT_STREAMING))
-            params.append(pytest.param(broken, mode, id=f"{mode}-{broken.name}", marks=marks))
+            params.append(pytest.param(broken, mode, id=f"{mode}-{broken.name}"))
     return params
 
 
@@ -641,8 +589,9 @@ def test_error_after_content_is_an_error_never_a_short_answer(
     broken: Broken, mode: Mode, server: FakeCommandCodeServer, proxy_client: ClientFactory, row: Row
 ) -> None:
     streaming: Final = mode.endswith("stream")
+    status, message = broken.expected(streaming)
     row.expect(
-        f"status {broken.status} error, no finish_reason"
+        f"status {status} error, no finish_reason"
         + ("; what came before it is a strict prefix of the answer, without the error text" if streaming else "")
     )
 
@@ -651,12 +600,12 @@ def test_error_after_content_is_an_error_never_a_short_answer(
     row.observe(f"{outcome.describe()}; content before the error {outcome.content[:40]!r}")
     assert outcome.error is not None, f"a short answer presented as complete: {outcome.describe()}"
     assert outcome.finish_reasons == []
-    assert broken.message not in outcome.content
+    assert message not in outcome.content
     complete: Final = f"You said: hi [[fake:{broken.scenario}]]\n{REPLY_SUFFIX}"
     assert complete.startswith(outcome.content)
     assert outcome.content != complete
-    check(outcome.status == broken.status, WrongStatus, outcome.describe())
-    assert broken.message in outcome.message
+    check(outcome.status == status, WrongStatus, outcome.describe())
+    assert message in outcome.message
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -920,24 +869,22 @@ def keys_of(records: Sequence[RequestRecord]) -> list[str]:
     return [record.headers.get("authorization", "").removeprefix("Bearer ") for record in records]
 
 
-def routed(client: openai.OpenAI, group: str, stream: bool, calls: int, spacing: float = 0.0) -> list[Outcome]:
+def routed(
+    client: openai.OpenAI, group: str, stream: bool, calls: int, spacing: float = 0.0, **body: object
+) -> list[Outcome]:
     outcomes: Final[list[Outcome]] = []
     for index in range(calls):
         if index and spacing:
             time.sleep(spacing)
-        outcomes.append(run_proxy(client, "proxy-stream" if stream else "proxy-json", [user("route me")], model=group))
+        mode = "proxy-stream" if stream else "proxy-json"
+        outcomes.append(run_proxy(client, mode, [user("route me")], model=group, **body))
     return outcomes
 
 
 EXPECTED_ROUTED_TEXT: Final = f"You said: route me\n{REPLY_SUFFIX}"
-STREAM_PARAM: Final = pytest.param(
-    True,
-    id="stream",
-    marks=pytest.mark.xfail(strict=True, raises=NotServedByTheOther, reason=STREAM_BYPASSES_ROUTER),
-)
 
 
-@pytest.mark.parametrize("stream", [pytest.param(False, id="json"), STREAM_PARAM])
+@pytest.mark.parametrize("stream", [pytest.param(False, id="json"), pytest.param(True, id="stream")])
 @pytest.mark.parametrize(
     ("scenario", "name"),
     [("http_503", "503"), ("stream_error_before status=503", "instream-503")],
@@ -970,26 +917,18 @@ def test_a_503_on_one_account_is_served_by_the_other(
     assert Counter(keys)[KEY_B] == ROUTING_CALLS
 
 
-@pytest.mark.parametrize(
-    "stream",
-    [
-        pytest.param(
-            False,
-            id="json",
-            marks=pytest.mark.xfail(strict=True, raises=UpstreamRequestCount, reason=LITELLM_FALLBACK_ON_400),
-        ),
-        pytest.param(True, id="stream"),
-    ],
-)
+@pytest.mark.parametrize("stream", [pytest.param(False, id="json"), pytest.param(True, id="stream")])
 def test_a_400_is_not_retried(
     stream: bool, server: FakeCommandCodeServer, client: openai.OpenAI, proxy_log_on_failure: None, row: Row
 ) -> None:
+    """`num_retries` (2 here) never re-sends a 400. The request opts out of fallbacks: LiteLLM's generic `fallbacks`
+    and weighted failover re-send every error to the next deployment, a 400 included, by design of its Router."""
     group: Final = f"pair-400-{'stream' if stream else 'json'}"
-    row.expect("the 400 with Command Code's message, after exactly 1 upstream request (every account answers 400)")
+    row.expect("the 400 with Command Code's message, after exactly 1 upstream request (num_retries=2, no fallbacks)")
     for key in (KEY_A, KEY_B, KEY_BACKUP):
         server.set_key_scenario(key, "http_400")
 
-    [outcome] = routed(client, group, stream, 1)
+    [outcome] = routed(client, group, stream, 1, disable_fallbacks=True)
 
     row.observe(f"{outcome.describe()}; upstream keys {keys_of(server.requests)}")
     assert isinstance(outcome.error, openai.BadRequestError)
@@ -997,17 +936,7 @@ def test_a_400_is_not_retried(
     check(len(server.requests) == 1, UpstreamRequestCount, f"{len(server.requests)} upstream requests")
 
 
-@pytest.mark.parametrize(
-    "stream",
-    [
-        pytest.param(False, id="json"),
-        pytest.param(
-            True,
-            id="stream",
-            marks=pytest.mark.xfail(strict=True, raises=UpstreamRequestCount, reason=STREAM_COOLDOWN),
-        ),
-    ],
-)
+@pytest.mark.parametrize("stream", [pytest.param(False, id="json"), pytest.param(True, id="stream")])
 def test_a_usage_window_429_cools_the_account_down(
     stream: bool, server: FakeCommandCodeServer, client: openai.OpenAI, proxy_log_on_failure: None, row: Row
 ) -> None:
@@ -1277,22 +1206,21 @@ def debug_proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPath
     workdir: Final = tmp_path_factory.mktemp("debug-proxy")
     (workdir / "fault_matrix_recorder.py").write_text(RECORDER, encoding="utf-8")
     spend_log: Final = workdir / "spend.jsonl"
-    config: Final = {
-        "model_list": [deployment(GROUP, SENTINEL_KEY, server.url, model_info={"cooldown_time": 0})],
-        "litellm_settings": {**plugin_settings(), "callbacks": "fault_matrix_recorder.recorder"},
-    }
+    config: Final = write_config(
+        workdir,
+        {
+            "model_list": [deployment(GROUP, SENTINEL_KEY, server.url, model_info={"cooldown_time": 0})],
+            "litellm_settings": {**plugin_settings(), "callbacks": "fault_matrix_recorder.recorder"},
+        },
+    )
     env: Final = proxy_env(
         LITELLM_MASTER_KEY=MASTER_KEY,
         LITELLM_LOG="DEBUG",
         FAULT_MATRIX_SPEND_LOG=str(spend_log),
         PYTHONPATH=os.pathsep.join(filter(None, (str(workdir), os.environ.get("PYTHONPATH")))),
     )
-    started: Final = start_proxy(yaml.safe_dump(config), workdir, env, extra_args=("--detailed_debug",))
-    try:
-        wait_until_live(started)
+    with running_proxy(config, workdir / "proxy.log", env, extra_args=("--detailed_debug",)) as started:
         yield DebugProxy(proxy=started, spend_log=spend_log)
-    finally:
-        stop_process(started.process)
 
 
 def key_fragments(key: str) -> list[str]:

@@ -3,20 +3,12 @@ and driven by the `openai` SDK: answers, reasoning, tool calls, exact usage and 
 HTTP statuses."""
 
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, cast
 
-import httpx
 import openai
 import pytest
 import yaml
@@ -33,20 +25,17 @@ from openai.types.completion_usage import CompletionUsage
 from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import HTTP_FAULTS, FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests import proxy_process
+from tests.proxy_process import ProxyProcess, running_proxy, write_config
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 CONFIG: Final = ROOT / "examples" / "config.yaml"
-LITELLM_CLI: Final = Path(sys.executable).with_name("litellm")
 COST_MAP: Final = json.loads((ROOT / "model_prices_and_context_window.json").read_text(encoding="utf-8"))
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 WIRE_MODEL: Final = "deepseek/deepseek-v4-flash"
 COMMANDCODE_KEY: Final = "user_proxy_test"
 MASTER_KEY: Final = f"sk-proxy-test-{secrets.token_hex(8)}"
-READY_SECONDS: Final = 90.0
-POLL_SECONDS: Final = 0.25
-STOP_SECONDS: Final = 10.0
 REQUEST_SECONDS: Final = 30.0
-LOG_TAIL_CHARS: Final = 6000
 COST_HEADER: Final = "x-litellm-response-cost"
 WEATHER_TOOL: Final[ChatCompletionToolParam] = {
     "type": "function",
@@ -72,78 +61,21 @@ CONVERSATION: Final[list[ChatCompletionMessageParam]] = [
 RATE_LIMIT_MESSAGE: Final = "RATE_LIMITED: Usage limit reached for the fiveHour window. It resets at "
 
 
-@dataclass(frozen=True)
-class Proxy:
-    process: "subprocess.Popen[bytes]"
-    url: str
-    log: Path
-
-    def log_text(self, start: int = 0) -> str:
-        text: Final = self.log.read_bytes()[start:].decode("utf-8", "replace")
-        return text[-LOG_TAIL_CHARS:]
-
-    def log_size(self) -> int:
-        return self.log.stat().st_size
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def proxy_env(api_base: str) -> dict[str, str]:
-    env: Final = {
-        **os.environ,
-        "COMMANDCODE_API_BASE": api_base,
-        "COMMANDCODE_API_KEY": COMMANDCODE_KEY,
-        "LITELLM_MASTER_KEY": MASTER_KEY,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    return proxy_process.proxy_env(
+        COMMANDCODE_API_BASE=api_base,
+        COMMANDCODE_API_KEY=COMMANDCODE_KEY,
+        LITELLM_MASTER_KEY=MASTER_KEY,
         # Stock LiteLLM cools a deployment down for 5 s after a 401; the error cases must not leak into each other.
-        "DEFAULT_COOLDOWN_TIME_SECONDS": "0",
-    }
-    env.pop("DATABASE_URL", None)
-    return env
-
-
-def is_live(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/liveliness", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until_live(proxy: Proxy) -> None:
-    deadline: Final = time.monotonic() + READY_SECONDS
-    for _ in range(int(READY_SECONDS / POLL_SECONDS)):
-        if proxy.process.poll() is not None:
-            pytest.fail(f"the proxy exited with {proxy.process.returncode} before it was ready:\n{proxy.log_text()}")
-        if is_live(proxy.url):
-            return
-        if time.monotonic() > deadline:
-            break
-        time.sleep(POLL_SECONDS)
-    pytest.fail(f"the proxy was not ready within {READY_SECONDS:.0f} s:\n{proxy.log_text()}")
-
-
-def stop(process: "subprocess.Popen[bytes]") -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_SECONDS)
+        DEFAULT_COOLDOWN_TIME_SECONDS="0",
+    )
 
 
 def native_config(workdir: Path) -> Path:
     """The example config for a LiteLLM that ships commandcode: without the plug-in's custom_provider_map."""
     config: Final = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     config.pop("litellm_settings", None)
-    path: Final = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return write_config(workdir, config)
 
 
 @pytest.fixture(scope="module")
@@ -153,26 +85,15 @@ def server() -> Iterator[FakeCommandCodeServer]:
 
 
 @pytest.fixture(scope="module")
-def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    port: Final = free_port()
+def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("proxy")
-    log: Final = workdir / "proxy.log"
     config: Final = native_config(workdir) if litellm_knows_commandcode() else CONFIG
-    command: Final = [str(LITELLM_CLI), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
-    with log.open("wb") as sink:
-        process: Final = subprocess.Popen(
-            command, cwd=ROOT, env=proxy_env(server.url), stdout=sink, stderr=subprocess.STDOUT
-        )
-    started: Final = Proxy(process=process, url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        wait_until_live(started)
+    with running_proxy(config, workdir / "proxy.log", proxy_env(server.url)) as started:
         yield started
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")
-def client(proxy: Proxy) -> Iterator[openai.OpenAI]:
+def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(
         base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
     ) as sdk_client:
@@ -180,16 +101,9 @@ def client(proxy: Proxy) -> Iterator[openai.OpenAI]:
 
 
 @pytest.fixture(autouse=True)
-def show_proxy_log_on_failure(
-    request: pytest.FixtureRequest, server: FakeCommandCodeServer, proxy: Proxy
-) -> Iterator[None]:
-    """A failed test gets the proxy's log lines written during it (shown as "Captured stdout teardown")."""
+def fresh_server(server: FakeCommandCodeServer, proxy_log_on_failure: None) -> None:
+    """Every test starts with no recorded requests and gets the proxy's log when it fails."""
     server.reset()
-    start: Final = proxy.log_size()
-    failures: Final = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failures:
-        print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_text(start)}")
 
 
 def last_answer(server: FakeCommandCodeServer) -> dict[str, object]:

@@ -440,3 +440,27 @@ def test_context_overflow_is_a_context_window_exceeded_error(
         litellm.completion(**kwargs)
     assert "prompt is too long" in str(raised.value)
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("scenario", ["http_429 reset_in=120", "stream_error_embedded"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_usage_window_429_is_a_rate_limit_error_from_the_call_itself_with_its_retry_after(
+    mode: Mode, scenario: str, server: FakeCommandCodeServer
+) -> None:
+    kwargs: Final = call_kwargs(MODEL, [user(f"once more [[fake:{scenario}]]")], api_base=server.url)
+    stream: Final = mode.endswith("stream")
+    with pytest.raises(litellm.RateLimitError) as raised:  # raised by the call: no chunk is ever read
+        if mode.startswith("async"):
+            await litellm.acompletion(**kwargs, stream=stream)
+        else:
+            litellm.completion(**kwargs, stream=stream)
+    error: Final = raised.value
+    assert len(server.requests) == 1
+    if scenario.startswith("http_429"):
+        assert "Usage limit reached for the fiveHour window" in error.message
+        assert (
+            error.headers is not None and 119 <= int(error.headers["retry-after"]) <= 120
+        )  # whole seconds, rounded up
+    else:
+        assert "Rate limit exceeded" in error.message
+        assert error.headers is None  # this in-stream 429 names no reset time

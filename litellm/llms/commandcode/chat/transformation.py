@@ -7,6 +7,7 @@ reads the whole stream and assembles one response through the same event handlin
 
 import contextlib
 import json
+import math
 import re
 import time
 import uuid
@@ -509,7 +510,7 @@ def _retry_after_seconds(rate_limit: Mapping[str, object]) -> int | None:
     reset: Final = rate_limit.get("reset")
     if not isinstance(reset, (int, float)) or isinstance(reset, bool):
         return None
-    return max(0, int(reset - time.time()))
+    return max(0, math.ceil(reset - time.time()))  # rounded up: a retry before the reset would fail again
 
 
 def _error_hint(code: object, message: str, rate_limit: Mapping[str, object] | None) -> str:
