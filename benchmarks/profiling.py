@@ -43,7 +43,7 @@ OUR_WORK: Final = frozenset(
     {
         "map_openai_params", "get_supported_openai_params", "validate_environment", "get_complete_url",
         "transform_request", "transform_response", "get_error_class", "get_model_response_iterator", "_parse_item",
-        "_end_of_stream", "chunk_parser", "_assemble", "_request_body", "__call__", "_usage_first",
+        "_end_of_stream", "chunk_parser", "_assemble", "_request_body", "__call__", "_finish_alone",
         "_mapped", "_context_window_error",
     }
 )  # fmt: skip

@@ -132,18 +132,31 @@ def _mapped(error: BaseLLMException, model: str) -> Exception:
     return error
 
 
-def _usage_first(chunk: ModelResponseStream) -> tuple[ModelResponseStream, ...]:
-    """The usage on a chunk of its own before the finish chunk: LiteLLM's stream wrapper drops a custom provider's
-    finish chunk that carries no content, usage included, and would then estimate the tokens instead."""
-    usage: Final = getattr(chunk, "usage", None)
-    if usage is None:
+def _finish_alone(chunk: ModelResponseStream) -> tuple[ModelResponseStream, ...]:
+    """The finish reason on a chunk of its own, after the delta and the usage that came with it: LiteLLM's stream
+    wrapper drops a custom provider's finish chunk that carries no content or tool call whole, so reasoning or usage
+    on it would be lost (and the tokens estimated instead)."""
+    choice: Final = chunk.choices[0] if chunk.choices else None
+    if choice is None or choice.finish_reason is None:
         return (chunk,)
-    usage_chunk: Final = ModelResponseStream(
-        id=chunk.id, model=chunk.model, created=chunk.created, choices=[StreamingChoices(index=0, delta=Delta())]
-    )
-    usage_chunk.usage = usage  # type: ignore[attr-defined]
-    del chunk.usage  # type: ignore[attr-defined]
-    return (usage_chunk, chunk)
+    pieces: Final[list[ModelResponseStream]] = []
+    delta: Final = choice.delta
+    if delta.content or delta.tool_calls or getattr(delta, "reasoning_content", None):
+        pieces.append(
+            ModelResponseStream(
+                id=chunk.id, model=chunk.model, created=chunk.created, choices=[StreamingChoices(index=0, delta=delta)]
+            )
+        )
+        choice.delta = Delta()
+    usage: Final = getattr(chunk, "usage", None)
+    if usage is not None:
+        usage_chunk = ModelResponseStream(
+            id=chunk.id, model=chunk.model, created=chunk.created, choices=[StreamingChoices(index=0, delta=Delta())]
+        )
+        usage_chunk.usage = usage  # type: ignore[attr-defined]
+        del chunk.usage  # type: ignore[attr-defined]
+        pieces.append(usage_chunk)
+    return (*pieces, chunk)
 
 
 class _Stamp:
@@ -168,7 +181,7 @@ def _sync_chunks(stream: Iterator[ModelResponseStream], model: str) -> Iterator[
     stamp: Final = _Stamp(model)
     try:
         for chunk in stream:
-            yield from map(stamp, _usage_first(chunk))
+            yield from map(stamp, _finish_alone(chunk))
     except BaseLLMException as error:
         raise _mapped(error, model) from error
     finally:
@@ -181,7 +194,7 @@ async def _async_chunks(stream: AsyncIterator[ModelResponseStream], model: str) 
     stamp: Final = _Stamp(model)
     try:
         async for chunk in stream:
-            for piece in _usage_first(chunk):
+            for piece in _finish_alone(chunk):
                 yield stamp(piece)
     except BaseLLMException as error:
         raise _mapped(error, model) from error

@@ -688,7 +688,7 @@ class Trigger:
     scenario: str = ""
     stream: bool = False
     model: str = ROUTE
-    image: bool = False
+    image: str = ""  # a data URL sent as an image_url part
     without_key: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -702,6 +702,10 @@ UNSUPPORTED_PARAMS: Final[Mapping[str, object]] = {
     "seed": 1,
     "parallel_tool_calls": False,
 }
+
+
+TINY_PNG: Final = "data:image/png;base64,iVBORw0KGgo="
+VISION_ROUTE: Final = "commandcode/claude-sonnet-4-6"
 
 
 def both(scenario: str) -> list[Trigger]:
@@ -741,7 +745,12 @@ ERROR_TRIGGERS: Final[Mapping[str, list[Trigger]]] = {
         Trigger(extra={"tool_choice": "required"}),
         Trigger(extra={"tool_choice": {"type": "function", "function": {"name": "get_weather"}}}),
     ],
-    "Image for a text-only model": [Trigger(image=True)],
+    "Image for a text-only model": [Trigger(image=TINY_PNG)],
+    "Image over 5 MiB, or not PNG, JPEG, GIF or WebP": [
+        Trigger(model=VISION_ROUTE, image="data:image/png;base64," + "A" * (5 * 1024 * 1024 * 4 // 3 + 4)),
+        Trigger(model=VISION_ROUTE, image="data:image/tiff;base64,SUkqAA=="),
+        Trigger(model=VISION_ROUTE, image="data:image/svg+xml;base64,PHN2Zy8+"),
+    ],
 }
 # What the error message tells the user, where the table's "What to do" relies on it.
 ERROR_MESSAGES: Final[Mapping[str, str]] = {
@@ -764,7 +773,7 @@ def raised_by(trigger: Trigger, server: FakeCommandCodeServer, monkeypatch: pyte
     if trigger.without_key:
         monkeypatch.delenv("COMMANDCODE_API_KEY")
     text: Final = f"Hello [[fake:{trigger.scenario}]]" if trigger.scenario else "Hello"
-    image: Final = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    image: Final = {"type": "image_url", "image_url": {"url": trigger.image}}
     content: Final = [{"type": "text", "text": text}, image] if trigger.image else text
     server.reset()
     try:

@@ -664,6 +664,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._done = False
         self._primed: ModelResponseStream | None = None
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
+        self._held_surrogates: Final[dict[str, str]] = {}
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text", event.get("delta"))
@@ -728,10 +729,24 @@ class ModelResponseIterator(BaseModelResponseIterator):
         if handler is not None:
             handler(self, event_map, parts)
 
+    def _text(self, kind: str, pieces: Sequence[str], last: bool) -> str | None:
+        """The text of one chunk. The server slices strings by UTF-16 code units, so one delta may end with the first
+        half of a surrogate pair and the next begin with the second (each decoded alone as a lone surrogate): a
+        trailing first half waits for the next chunk, halves that meet become their character, and a half that never
+        finds its partner becomes U+FFFD."""
+        text = self._held_surrogates.pop(kind, "") + "".join(pieces)
+        if not LONE_SURROGATE.search(text):
+            return text or None
+        if not last and "\ud800" <= text[-1] <= "\udbff":
+            self._held_surrogates[kind] = text[-1]
+            text = text[:-1]
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace") or None
+
     def _build(self, parts: _ChunkParts) -> ModelResponseStream:
+        last: Final = parts.finish_reason is not None
         delta: Final = Delta(
-            content="".join(parts.content) if parts.content else None,
-            reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+            content=self._text("content", parts.content, last),
+            reasoning_content=self._text("reasoning", parts.reasoning, last),
             tool_calls=parts.tool_calls or None,
         )
         chunk: Final = ModelResponseStream(

@@ -1209,3 +1209,20 @@ def test_missing_key_fails_before_any_network_traffic(clean_env: pytest.MonkeyPa
         handler_call(recorder, stream=False, acompletion=False, api_key=None)
     assert raised.value.status_code == 401
     assert recorder.requests == []
+
+
+def test_a_surrogate_pair_cut_between_deltas_becomes_its_character_and_an_unpaired_half_a_replacement() -> None:
+    events = [
+        {"type": "start"},
+        {"type": "text-delta", "id": "t", "text": "party \ud83c"},
+        {"type": "reasoning-delta", "id": "r", "text": "x\udc00y \ud83d"},
+        {"type": "text-delta", "id": "t", "text": "\udf89 done \ud83d"},
+        finish(),
+    ]
+    one_event_per_read = [ndjson([event]) for event in events]
+
+    chunks = parse(one_event_per_read)
+
+    texts = [(c.choices[0].delta.content, getattr(c.choices[0].delta, "reasoning_content", None)) for c in chunks]
+    assert texts == [("party ", None), (None, "x\ufffdy "), ("🎉 done ", None), ("\ufffd", "\ufffd")]
+    assert assembled([ndjson(events)])["content"] == "party 🎉 done \ufffd"
