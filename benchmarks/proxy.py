@@ -188,18 +188,32 @@ WARM_UP_REQUESTS: Final = 24
 WARM_UP_CONCURRENCY: Final = 4
 
 
-async def warm_up(proxy_url: str, marker: str) -> None:
+@dataclass(frozen=True)
+class Markers:
+    """The fake servers' answer for each mode. Streamed, both fakes write one event per chunk. Not streamed, the fake
+    OpenAI server writes its one JSON body at once, and the fake Command Code server (whose endpoint always streams)
+    writes all its events at once too: the same answer, delivered the same way, so that neither upstream makes the
+    proxy wait longer than the other."""
+
+    stream: str
+    json: str
+
+    def of(self, stream: bool) -> str:
+        return self.stream if stream else self.json
+
+
+async def warm_up(proxy_url: str, markers: Markers) -> None:
     """The proxy imports a good part of LiteLLM lazily, on the first requests of each kind: not in the numbers."""
     async with clients(proxy_url, WARM_UP_CONCURRENCY) as workers:
         for stream in (True, False):
             for path in DEPLOYMENTS:
-                await batch(workers, request_body(path, marker, stream), WARM_UP_REQUESTS, REQUEST_SECONDS)
+                await batch(workers, request_body(path, markers.of(stream), stream), WARM_UP_REQUESTS, REQUEST_SECONDS)
 
 
 async def load(
     proxy_url: str,
     proxy_pid: int,
-    marker: str,
+    markers: Markers,
     plans: Sequence[LoadPlan],
     log: Callable[[str], None],
     noise: NoiseMeter | None = None,
@@ -207,10 +221,10 @@ async def load(
     """Per plan: one batch of each deployment to open the connections, then `rounds` pairs of batches (commandcode,
     openai; then the other way round), so that both deployments see the same machine."""
     results: Final[list[dict[str, object]]] = []
-    await warm_up(proxy_url, marker)
+    await warm_up(proxy_url, markers)
     for plan in plans:
         stream = plan.stream
-        bodies = {path: request_body(path, marker, stream) for path in DEPLOYMENTS}
+        bodies = {path: request_body(path, markers.of(stream), stream) for path in DEPLOYMENTS}
         name = f"c={plan.concurrency} {'stream' if stream else 'json'}"
         async with clients(proxy_url, plan.concurrency) as workers, _measured(noise, f"proxy {name}"):
             texts = {path: await checked_answer(workers[0], body) for path, body in bodies.items()}
@@ -402,22 +416,24 @@ async def _direct(http: httpx.AsyncClient, url: str, content: bytes, headers: Ma
     return time.perf_counter() - start
 
 
-async def upstream_floors(proxy_url: str, cc_url: str, oa_url: str, marker: str, reps: int) -> dict[str, float]:
+async def upstream_floors(proxy_url: str, cc_url: str, oa_url: str, markers: Markers, reps: int) -> dict[str, float]:
     """Median milliseconds of the proxy figure's answer read directly from each fake server with httpx, one request at
-    a time: the part of a proxied request's latency that is the upstream's, not the proxy's. Command Code always
-    streams, so its answer is the same for both modes."""
+    a time: the part of a proxied request's latency that is the upstream's, not the proxy's."""
     async with client(proxy_url, 2) as http:
-        await http.post(f"{cc_url}/_fake/reset")
-        await checked_answer(http, request_body("commandcode", marker, stream=False))
-        wire_body, wire_headers = await captured_commandcode_request(http, cc_url)
+        wire: Final[dict[bool, tuple[bytes, dict[str, str]]]] = {}
+        for stream in (True, False):
+            await http.post(f"{cc_url}/_fake/reset")
+            await checked_answer(http, request_body("commandcode", markers.of(stream), stream=False))
+            wire[stream] = await captured_commandcode_request(http, cc_url)
         oa_headers: Final = {"authorization": f"Bearer {OA_KEY}", "content-type": "application/json"}
         oa_bodies: Final = {
-            stream: json.dumps({**request_body("openai", marker, stream), "model": "gpt-4o-mini"}).encode()
+            stream: json.dumps({**request_body("openai", markers.of(stream), stream), "model": "gpt-4o-mini"}).encode()
             for stream in (True, False)
         }
         oa_url_full: Final = f"{oa_url}/v1/chat/completions"
         runners: Final[dict[str, Callable[[], Awaitable[float]]]] = {
-            "commandcode": lambda: _direct(http, f"{cc_url}/alpha/generate", wire_body, wire_headers),
+            "commandcode stream": lambda: _direct(http, f"{cc_url}/alpha/generate", *wire[True]),
+            "commandcode non-stream": lambda: _direct(http, f"{cc_url}/alpha/generate", *wire[False]),
             "openai stream": lambda: _direct(http, oa_url_full, oa_bodies[True], oa_headers),
             "openai non-stream": lambda: _direct(http, oa_url_full, oa_bodies[False], oa_headers),
         }

@@ -129,9 +129,10 @@ def _proxy_floors(results: Mapping[str, object]) -> str:
         return ""
     return (
         f"The same answer read directly from the fake servers with httpx, one request at a time (median): Command Code "
-        f"{_number(floors['commandcode'])} ms (it always streams), OpenAI {_number(floors['openai stream'])} ms "
-        f"streamed and {_number(floors['openai non-stream'])} ms not; at concurrency 1 this upstream time is part of "
-        "each request's latency."
+        f"{_number(floors['commandcode stream'])} ms one event per write, {_number(floors['commandcode non-stream'])} "
+        f"ms all at once (the non-streaming rows), OpenAI {_number(floors['openai stream'])} ms streamed and "
+        f"{_number(floors['openai non-stream'])} ms not; at concurrency 1 this upstream time is part of each request's "
+        "latency."
     )
 
 
@@ -331,12 +332,13 @@ def _upstream_note(results: Mapping[str, object], stream: bool) -> str:
     floors: Final = results.get("proxy_floors")
     if not isinstance(floors, dict):
         return ""
-    openai: Final = floors["openai stream" if stream else "openai non-stream"]
-    commandcode: Final = floors["commandcode"]
+    mode: Final = "stream" if stream else "non-stream"
+    openai: Final = floors[f"openai {mode}"]
+    commandcode: Final = floors[f"commandcode {mode}"]
     return (
-        f"; read directly with httpx the fake Command Code server takes {commandcode} ms for this answer (it always "
-        f"streams: one write per event) and the fake OpenAI server {openai} ms, so {commandcode - openai:.2f} ms of "
-        "each commandcode request's latency is the upstream's, not the proxy's"
+        f"; read directly with httpx the fake Command Code server takes {commandcode} ms for this answer and the fake "
+        f"OpenAI server {openai} ms, so {commandcode - openai:.2f} ms of each commandcode request's latency is the "
+        "upstream's, not the proxy's"
     )
 
 

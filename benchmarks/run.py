@@ -53,7 +53,7 @@ class Settings:
     iterator_events: int
     iterator_rounds: int
     sdk_cases: tuple[sdk.Case, ...]
-    proxy_marker: str
+    proxy_markers: proxy.Markers
     proxy_plans: tuple[proxy.LoadPlan, ...]
     ttft_delay_ms: int
     ttft_reps: int
@@ -74,7 +74,7 @@ FULL: Final = Settings(
         sdk.Case(events=10_000, burst=1, stream=False, reps=5, seconds=20),
         sdk.Case(events=TARGET_EVENTS, burst=TARGET_BURST, stream=False, reps=15, seconds=20),
     ),
-    proxy_marker=long_marker(50, 1, size=4),
+    proxy_markers=proxy.Markers(stream=long_marker(50, 1, size=4), json=long_marker(50, 50, size=4)),
     proxy_plans=(
         proxy.LoadPlan(concurrency=1, stream=True, requests=8, rounds=4, seconds=20),
         proxy.LoadPlan(concurrency=16, stream=True, requests=32, rounds=4, seconds=20),
@@ -96,7 +96,7 @@ QUICK: Final = Settings(
         sdk.Case(events=TARGET_EVENTS, burst=TARGET_BURST, stream=True, reps=2, seconds=5),
         sdk.Case(events=TARGET_EVENTS, burst=TARGET_BURST, stream=False, reps=3, seconds=5),
     ),
-    proxy_marker=long_marker(20, 1, size=4),
+    proxy_markers=proxy.Markers(stream=long_marker(20, 1, size=4), json=long_marker(20, 20, size=4)),
     proxy_plans=(
         proxy.LoadPlan(concurrency=1, stream=True, requests=4, rounds=1, seconds=10),
         proxy.LoadPlan(concurrency=4, stream=False, requests=8, rounds=1, seconds=10),
@@ -336,7 +336,7 @@ def evidence_proxy(live: Live, results: Mapping[str, object], settings: Settings
         stream = bool(row["stream"])
         concurrency = int(row["concurrency"])
         for path in ("commandcode", "openai"):
-            body = proxy.request_body(path, settings.proxy_marker, stream)
+            body = proxy.request_body(path, settings.proxy_markers.of(stream), stream)
             window = EVIDENCE_SECONDS
             cpu_before = process_cpu_seconds(live.proxy_pid)
 
@@ -389,9 +389,9 @@ def measure(
     log("figure 3: proxy throughput and latency")
     with noise.measure("proxy"):
         results["proxy"] = asyncio.run(
-            proxy.load(started.url, started.process.pid, settings.proxy_marker, settings.proxy_plans, log, noise)
+            proxy.load(started.url, started.process.pid, settings.proxy_markers, settings.proxy_plans, log, noise)
         )
-    floors: Final = asyncio.run(proxy.upstream_floors(started.url, cc.url, oa.url, settings.proxy_marker, 20))
+    floors: Final = asyncio.run(proxy.upstream_floors(started.url, cc.url, oa.url, settings.proxy_markers, 20))
     results["proxy_floors"] = floors
     log(f"  direct to the fake servers (median ms): {floors}")
     log("figure 4: time to first token")

@@ -734,9 +734,16 @@ class ModelResponseIterator(BaseModelResponseIterator):
         half of a surrogate pair and the next begin with the second (each decoded alone as a lone surrogate): a
         trailing first half waits for the next chunk, halves that meet become their character, and a half that never
         finds its partner becomes U+FFFD."""
-        text = self._held_surrogates.pop(kind, "") + "".join(pieces)
-        if not LONE_SURROGATE.search(text):
-            return text or None
+        if not self._held_surrogates:  # the common case, on every chunk: nothing carried over
+            if not pieces:
+                return None
+            text = pieces[0] if len(pieces) == 1 else "".join(pieces)
+            if text.isascii() or LONE_SURROGATE.search(text) is None:
+                return text
+        else:
+            text = self._held_surrogates.pop(kind, "") + "".join(pieces)
+            if LONE_SURROGATE.search(text) is None:
+                return text or None
         if not last and "\ud800" <= text[-1] <= "\udbff":
             self._held_surrogates[kind] = text[-1]
             text = text[:-1]
