@@ -631,7 +631,7 @@ def _load_event(line: bytes | str) -> object:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class _ChunkParts:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
@@ -667,12 +667,12 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._held_surrogates: Final[dict[str, str]] = {}
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        text: Final = event.get("text", event.get("delta"))
+        text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
             parts.content.append(text)
 
     def _on_reasoning_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        text: Final = event.get("text", event.get("delta"))
+        text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
             parts.reasoning.append(text)
 
