@@ -288,12 +288,52 @@ def explanation(target: Mapping[str, object], results: Mapping[str, object]) -> 
         return _explain_ttft(results, profiles)
     if target["id"] == "proxy_throughput":
         return _explain_proxy(results, profiles)
+    if target["id"] == "iterator_per_event":
+        return _explain_iterator(results, profiles)
     parts: Final = [
         f"{name}: our own work {share:.0%} of the busy time, callees included"
         for name, profile in profiles.items()
         if (share := _share(profile, "ours_work_share")) is not None
     ]
     return "Profiles of the missed case: " + ("; ".join(parts) if parts else "no profile attributes it") + "."
+
+
+def _construction_share(profile: object) -> float | None:
+    """The share of the busy time spent in LiteLLM's chunk classes (`litellm/types/utils.py:__init__`, callees
+    included: mostly pydantic), which every iterator pays once per chunk it yields."""
+    shares: Final = profile.get("litellm_inclusive_share") if isinstance(profile, dict) else None
+    if not isinstance(shares, list):
+        return None
+    found: Final = [share for name, share in shares if name == "litellm/types/utils.py:__init__"]
+    return found[0] if found else None
+
+
+def _explain_iterator(results: Mapping[str, object], profiles: Mapping[str, object]) -> str:
+    iterator: Final = results["iterator"]
+    assert isinstance(iterator, dict)
+    ratios: Final = iterator["ratio_to_ollama"]
+    rows: Final = [f"{kind} {ratio['commandcode bytes']}/{ratio['commandcode str']}" for kind, ratio in ratios.items()]
+    kind: Final = profiles.get("kind")
+    parts: Final[list[str]] = []
+    for name in ("commandcode bytes", "commandcode str", "ollama str"):
+        profile = profiles.get(name)
+        construction = _construction_share(profile)
+        own = _share(profile, "ours_self_share")
+        if construction is not None:
+            parts.append(
+                f"{name}: {construction:.0%} in LiteLLM's ModelResponseStream/Delta/StreamingChoices constructors"
+                + (f", {own:.0%} in our own functions' bodies" if own and name.startswith("commandcode") else "")
+            )
+    return (
+        f"Ratios (bytes/str, median over the rounds of the per-round ratio): {', '.join(rows)}; the miss is the "
+        f"{kind} events read as raw bytes, and every str row and every other kind passes. Profiled (pyinstrument, "
+        "the iterator on its own): "
+        + "; ".join(parts)
+        + ". Both iterators build one LiteLLM chunk per event here (one event per read) and parse one JSON line per "
+        "event, and building the chunk is most of the cost on both sides; what only ours does is buffering raw "
+        "network reads and splitting them into lines, which the str rows (given lines, as Ollama's iterator is) do "
+        "not pay."
+    )
 
 
 def _explain_ttft(results: Mapping[str, object], profiles: Mapping[str, object]) -> str:
