@@ -38,6 +38,7 @@ from litellm_commandcode.fake_server import (
     expected_answer,
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.fake_answers import expected_tokens, number
 from tests.proxy_process import ProxyProcess, proxy_env, running_proxy
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -501,26 +502,6 @@ def fakes_answer(server: FakeCommandCodeServer) -> dict[str, object]:
     [record] = server.requests
     assert record.status == 200
     return expected_answer(body_of(record))
-
-
-def number(mapping: object, *path: str) -> int:
-    value = mapping
-    for key in path:
-        assert isinstance(value, dict)
-        value = value[key]
-    assert isinstance(value, int)
-    return value
-
-
-def expected_tokens(answer: Mapping[str, object]) -> dict[str, int]:
-    usage: Final = answer["usage"]
-    return {
-        "prompt_tokens": number(usage, "inputTokens"),
-        "completion_tokens": number(usage, "outputTokens"),
-        "total_tokens": number(usage, "inputTokens") + number(usage, "outputTokens"),
-        "cached_tokens": number(usage, "inputTokenDetails", "cacheReadTokens"),
-        "reasoning_tokens": number(usage, "outputTokenDetails", "reasoningTokens"),
-    }
 
 
 def tokens_of(usage: Mapping[str, object]) -> dict[str, object]:

@@ -26,6 +26,7 @@ from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import HTTP_FAULTS, FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests import proxy_process
+from tests.fake_answers import expected_tokens
 from tests.proxy_process import ProxyProcess, running_proxy, write_config
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -111,26 +112,6 @@ def last_answer(server: FakeCommandCodeServer) -> dict[str, object]:
     body: Final = server.requests[0].body
     assert isinstance(body, dict)
     return expected_answer(body)
-
-
-def number(mapping: object, *path: str) -> int:
-    value = mapping
-    for key in path:
-        assert isinstance(value, dict)
-        value = value[key]
-    assert isinstance(value, int)
-    return value
-
-
-def expected_tokens(answer: Mapping[str, object]) -> dict[str, int]:
-    wire: Final = answer["usage"]
-    return {
-        "prompt_tokens": number(wire, "inputTokens"),
-        "completion_tokens": number(wire, "outputTokens"),
-        "total_tokens": number(wire, "inputTokens") + number(wire, "outputTokens"),
-        "cached_tokens": number(wire, "inputTokenDetails", "cacheReadTokens"),
-        "reasoning_tokens": number(wire, "outputTokenDetails", "reasoningTokens"),
-    }
 
 
 def tokens_of(usage: CompletionUsage | None) -> dict[str, int | None]:

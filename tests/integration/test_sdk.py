@@ -24,6 +24,7 @@ from litellm.types.utils import (
 )
 from litellm_commandcode.fake_server import FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.fake_answers import expected_tokens
 
 NATIVE: Final = litellm_knows_commandcode()
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -92,26 +93,6 @@ def wire_params(server: FakeCommandCodeServer) -> dict[str, object]:
     params: Final = last_body(server)["params"]
     assert isinstance(params, dict)
     return params
-
-
-def number(mapping: object, *path: str) -> int:
-    value = mapping
-    for key in path:
-        assert isinstance(value, dict)
-        value = value[key]
-    assert isinstance(value, int)
-    return value
-
-
-def expected_usage(answer: Mapping[str, object]) -> dict[str, int]:
-    wire: Final = answer["usage"]
-    return {
-        "prompt_tokens": number(wire, "inputTokens"),
-        "completion_tokens": number(wire, "outputTokens"),
-        "total_tokens": number(wire, "inputTokens") + number(wire, "outputTokens"),
-        "cached_tokens": number(wire, "inputTokenDetails", "cacheReadTokens"),
-        "reasoning_tokens": number(wire, "outputTokenDetails", "reasoningTokens"),
-    }
 
 
 def usage_numbers(usage: Usage) -> dict[str, int | None]:
@@ -203,7 +184,7 @@ def tool_calls_of(message: Message) -> list[tuple[str, str | None, object]]:
 def assert_matches_the_fake(outcome: Outcome, server: FakeCommandCodeServer, model: str) -> dict[str, int]:
     """The answer, usage and cost equal what the fake sent for the request it recorded; returns the token counts."""
     answer: Final = expected_answer(last_body(server))
-    tokens: Final = expected_usage(answer)
+    tokens: Final = expected_tokens(answer)
     sent_calls: Final = answer["tool_calls"]
     assert isinstance(sent_calls, list)
     assert tool_calls_of(outcome.message) == [(call["id"], call["name"], call["input"]) for call in sent_calls]
