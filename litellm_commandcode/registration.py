@@ -8,8 +8,6 @@ The provider's logic lives in `litellm/llms/commandcode/` and runs through LiteL
 only routes to it. Everything here is idempotent, and does nothing when LiteLLM already ships `commandcode`.
 """
 
-import contextlib
-import importlib.metadata
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -27,19 +25,13 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import Delta, LlmProviders, LlmProvidersSet, ModelResponseStream, StreamingChoices
 from litellm.utils import ProviderConfigManager
 from litellm_commandcode.catalog import PROVIDER, build_cost_map
+from litellm_commandcode.compat import SHIM_FLAG, check_provider_imports, litellm_knows_commandcode
 
 if TYPE_CHECKING:
     from litellm.types.completion import CompletionDispatchContext
 
 _SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
-_SHIM_FLAG: Final = "_commandcode_runtime_shim"
 _CONTEXT_WINDOW_PHRASES: Final = ("prompt is too long", "context length", "context window", "too many tokens")
-
-
-def litellm_knows_commandcode() -> bool:
-    """True when the installed LiteLLM ships the provider itself (the upstream change is merged or applied)."""
-    member: Final = LlmProviders._value2member_map_.get(PROVIDER)
-    return member is not None and not getattr(member, _SHIM_FLAG, False)
 
 
 def use_provider_source() -> None:
@@ -62,7 +54,7 @@ def _add_llm_providers_member() -> None:
         member._value_ = PROVIDER
         member.__objclass__ = LlmProviders  # type: ignore[misc]
         member._sort_order_ = len(LlmProviders._member_names_)
-        setattr(member, _SHIM_FLAG, True)
+        setattr(member, SHIM_FLAG, True)
         LlmProviders.COMMANDCODE = member  # before _member_map_: EnumType.__setattr__ guards members
         LlmProviders._member_map_["COMMANDCODE"] = member
         LlmProviders._value2member_map_[PROVIDER] = member
@@ -92,6 +84,7 @@ def register_internals() -> bool:
     if litellm_knows_commandcode():
         return False
     use_provider_source()
+    check_provider_imports()
     _route_to_the_http_handler()
     _add_llm_providers_member()
     _add_provider_config()
@@ -267,13 +260,8 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
 def _route_to_the_http_handler() -> None:
     """Hands LiteLLM's dispatch of custom providers (`main._complete_custom_providers`, which would call the
     `CustomLLM` methods) to `_complete_commandcode` for `commandcode`; every other provider goes where it went."""
-    original: Final = getattr(litellm.main, "_complete_custom_providers", None)
-    if original is None or not callable(original):
-        raise RuntimeError(
-            f"litellm_commandcode: LiteLLM {_litellm_version()} has no main._complete_custom_providers; this plug-in "
-            "supports LiteLLM 1.106.2 to 1.109.x (pyproject.toml)"
-        )
-    if getattr(original, _SHIM_FLAG, False):
+    original: Final = litellm.main._complete_custom_providers
+    if getattr(original, SHIM_FLAG, False):
         return
 
     def complete_custom_providers(ctx: "CompletionDispatchContext") -> object:
@@ -281,14 +269,8 @@ def _route_to_the_http_handler() -> None:
             return _complete_commandcode(ctx)
         return original(ctx)
 
-    setattr(complete_custom_providers, _SHIM_FLAG, True)
+    setattr(complete_custom_providers, SHIM_FLAG, True)
     litellm.main._complete_custom_providers = complete_custom_providers
-
-
-def _litellm_version() -> str:
-    with contextlib.suppress(Exception):
-        return importlib.metadata.version("litellm")
-    return "(unknown version)"
 
 
 class CommandCodeLLM(CustomLLM):
