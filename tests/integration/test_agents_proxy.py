@@ -13,11 +13,13 @@ import openai
 import pytest
 
 from litellm.llms.commandcode.chat.transformation import session_thread_id
+from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ProxyProcess, proxy_env, running_proxy, write_config
 
 ROOT: Final = Path(__file__).resolve().parents[2]
+COST_MAP: Final = build_cost_map()
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 KEY: Final = "user_agents"
@@ -238,3 +240,38 @@ def test_hermes_and_opencode_history_with_whitespace_reasoning_and_large_max_tok
         [{"type": "text", "text": "Done."}],
     ]
     assert json.dumps(params).count('"reasoning"') == 0
+
+
+# --- 4. discovery -----------------------------------------------------------------------------------------------------
+
+
+def test_bug3_models_endpoint_lists_each_model_once(client: openai.OpenAI) -> None:
+    ids: Final = [model.id for model in client.models.list().data]
+
+    assert len(ids) == len(set(ids)) == len(COST_MAP)
+    assert set(ids) == set(COST_MAP)
+
+
+MODEL_INFO_FACTS: Final = (
+    "max_input_tokens",
+    "max_output_tokens",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "supports_vision",
+    "supports_reasoning",
+    "supports_function_calling",
+    "reasoning_effort_levels",
+)
+
+
+def test_cline_model_info_gives_every_model_its_cost_map_facts_once(gateway: httpx.Client) -> None:
+    response: Final = gateway.get("/v1/model/info")
+
+    assert response.status_code == 200, response.text
+    rows: Final = response.json()["data"]
+    facts: Final = {row["model_name"]: {name: row["model_info"].get(name) for name in MODEL_INFO_FACTS} for row in rows}
+    assert len(rows) == len(facts) == len(COST_MAP)
+    assert facts == {name: {fact: entry[fact] for fact in MODEL_INFO_FACTS} for name, entry in COST_MAP.items()}
+    assert facts[MODEL]["reasoning_effort_levels"] == ["high", "max"]
+    assert facts["commandcode/claude-sonnet-4-6"]["supports_vision"] is True
