@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -275,3 +276,97 @@ def test_cline_model_info_gives_every_model_its_cost_map_facts_once(gateway: htt
     assert facts == {name: {fact: entry[fact] for fact in MODEL_INFO_FACTS} for name, entry in COST_MAP.items()}
     assert facts[MODEL]["reasoning_effort_levels"] == ["high", "max"]
     assert facts["commandcode/claude-sonnet-4-6"]["supports_vision"] is True
+
+
+# --- 3. stream shape --------------------------------------------------------------------------------------------------
+
+BURSTS: Final = ("[[fake:ok burst=1000]] ", "[[fake:ok]] ")  # the whole answer in one network read; one event per write
+
+
+def expected(server: FakeCommandCodeServer) -> dict[str, object]:
+    record: Final = only_request(server)
+    assert isinstance(record.body, dict)
+    return expected_answer(record.body)
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_bug4_codex_responses_stream_text_and_reasoning_deltas_make_the_final_answer(
+    client: openai.OpenAI, server: FakeCommandCodeServer, marker: str
+) -> None:
+    deltas: Final[dict[str, list[str]]] = {}
+    completed: list[object] = []
+    with client.responses.create(model=MODEL, input=f"{marker}hello there", stream=True) as stream:
+        for event in stream:
+            if event.type.endswith(".delta") and isinstance(delta := getattr(event, "delta", None), str):
+                deltas.setdefault(event.type, []).append(delta)
+            if event.type == "response.completed":
+                completed.append(event.response)
+
+    answer: Final = expected(server)
+    [response] = completed
+    assert isinstance(response, openai.types.responses.Response)
+    [reasoning_item] = [item for item in response.output if item.type == "reasoning"]
+    final_reasoning: Final = "".join(part.text for part in reasoning_item.content or ())
+    assert "".join(deltas["response.output_text.delta"]) == response.output_text == answer["text"]
+    assert "".join(deltas["response.reasoning_summary_text.delta"]) == final_reasoning == answer["reasoning"]
+
+
+def test_responses_stream_keeps_reasoning_and_a_tool_call_of_one_read(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    tool: Final = {"type": "function", "name": "read", "parameters": READ_TOOL["function"]["parameters"]}
+    deltas: Final[list[str]] = []
+    completed: list[openai.types.responses.Response] = []
+    with client.responses.create(
+        model=MODEL, input="[[fake:ok burst=1000]] read a.txt", tools=[tool], stream=True
+    ) as stream:
+        for event in stream:
+            if event.type == "response.reasoning_summary_text.delta":
+                deltas.append(event.delta)
+            if event.type == "response.completed":
+                completed.append(event.response)
+
+    answer: Final = expected(server)
+    [call] = [item for item in completed[0].output if item.type == "function_call"]
+    assert "".join(deltas) == answer["reasoning"]
+    assert [(call.name, json.loads(call.arguments))] == [
+        (wire_call["name"], wire_call["input"]) for wire_call in answer["tool_calls"]
+    ]
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_claude_code_messages_stream_text_and_thinking_deltas_make_the_final_message(
+    proxy: ProxyProcess, server: FakeCommandCodeServer, marker: str
+) -> None:
+    with (
+        anthropic.Anthropic(base_url=proxy.url, api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS) as sdk,
+        sdk.messages.stream(
+            model=MODEL, max_tokens=4096, messages=[{"role": "user", "content": f"{marker}hello there"}]
+        ) as stream,
+    ):
+        events: Final = list(stream)
+        message: Final = stream.get_final_message()
+
+    answer: Final = expected(server)
+    deltas: Final = [event.delta for event in events if event.type == "content_block_delta"]
+    text: Final = "".join(delta.text for delta in deltas if delta.type == "text_delta")
+    thinking: Final = "".join(delta.thinking for delta in deltas if delta.type == "thinking_delta")
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert text == message.content[1].text == answer["text"]
+    assert thinking == message.content[0].thinking == answer["reasoning"]
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_chat_stream_chunks_carry_one_kind_of_delta_and_make_the_answer(
+    client: openai.OpenAI, server: FakeCommandCodeServer, marker: str
+) -> None:
+    with client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": f"{marker}hello there"}], stream=True
+    ) as stream:
+        deltas: Final = [choice.delta for chunk in stream for choice in chunk.choices]
+
+    answer: Final = expected(server)
+    reasoning: Final = [getattr(delta, "reasoning_content", None) for delta in deltas]
+    assert all(not (delta.content and thought) for delta, thought in zip(deltas, reasoning, strict=True))
+    assert "".join(delta.content or "" for delta in deltas) == answer["text"]
+    assert "".join(thought or "" for thought in reasoning) == answer["reasoning"]

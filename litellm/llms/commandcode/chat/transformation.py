@@ -12,6 +12,7 @@ import math
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -674,8 +675,10 @@ class ModelResponseIterator(BaseModelResponseIterator):
     """
     Iterates Command Code's event stream as `ModelResponseStream` chunks.
 
-    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here, so every event of
-    one read leaves as one merged chunk) or `str` (complete lines, as `httpx.Response.iter_lines()` yields them).
+    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here) or `str` (complete
+    lines, as `httpx.Response.iter_lines()` yields them). The deltas of one item leave merged, as few chunks as
+    possible, but a chunk carries one kind of delta only: reasoning, text or tool calls. LiteLLM's bridges to the
+    Responses and Anthropic Messages APIs read one kind per chunk and drop the rest.
     """
 
     def __init__(
@@ -690,20 +693,34 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._sync_stream: Final = sync_stream
         self._done = False
         self._primed: ModelResponseStream | None = None
+        self._ready: Final[deque[ModelResponseStream]] = deque()
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._held_surrogates: Final[dict[str, str]] = {}
+
+    def _flush(self, parts: _ChunkParts) -> None:
+        """The deltas collected so far leave as a chunk of their own, before a delta of another kind joins them."""
+        self._ready.append(self._build(parts))
+        parts.content = []
+        parts.reasoning = []
+        parts.tool_calls = []
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.reasoning or parts.tool_calls:
+                self._flush(parts)
             parts.content.append(text)
 
     def _on_reasoning_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.content or parts.tool_calls:
+                self._flush(parts)
             parts.reasoning.append(text)
 
     def _on_tool_call(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
+        if parts.content or parts.reasoning:
+            self._flush(parts)
         call_id: Final = event.get("toolCallId")
         name: Final = event.get("toolName")
         index: Final = self._tool_call_index
@@ -800,7 +817,12 @@ class ModelResponseIterator(BaseModelResponseIterator):
         for line in lines:
             if line.strip():
                 self._apply(_load_event(line), parts)
-        return None if parts.is_empty() else self._build(parts)
+        last: Final = None if parts.is_empty() else self._build(parts)
+        if not self._ready:
+            return last
+        if last is not None:
+            self._ready.append(last)
+        return self._ready.popleft()
 
     def _parse_item(self, item: bytes | str) -> ModelResponseStream | None:
         if isinstance(item, str):
@@ -828,6 +850,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = next(self.response_iterator)
@@ -849,6 +873,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = await self.async_response_iterator.__anext__()

@@ -866,11 +866,68 @@ def test_cache_writes_map_to_cache_creation_input_tokens() -> None:
     assert usage.completion_tokens_details is None
 
 
-def test_every_event_of_one_read_leaves_as_one_chunk() -> None:
+def test_deltas_of_one_kind_in_one_read_leave_as_one_chunk() -> None:
     chunks = parse([ndjson(text_answer("a", "b", "c"))])
     assert len(chunks) == 1
     assert chunks[0].choices[0].delta.content == "abc"
     assert chunks[0].choices[0].finish_reason == "stop"
+
+
+def chunk_kinds(chunks: Sequence[ModelResponseStream]) -> list[tuple[str | None, str | None, list[str], str | None]]:
+    return [
+        (
+            chunk.choices[0].delta.content,
+            getattr(chunk.choices[0].delta, "reasoning_content", None),
+            [call.function.name for call in chunk.choices[0].delta.tool_calls or ()],
+            chunk.choices[0].finish_reason,
+        )
+        for chunk in chunks
+    ]
+
+
+def test_bug4_a_read_with_reasoning_text_and_tool_calls_leaves_one_chunk_per_kind() -> None:
+    def call(name: str) -> dict:
+        return {"type": "tool-call", "toolCallId": f"call_{name}", "toolName": name, "input": {}}
+
+    events = [
+        {"type": "reasoning-delta", "id": "r", "text": "think "},
+        {"type": "reasoning-delta", "id": "r", "text": "more"},
+        {"type": "text-delta", "id": "t", "text": "Hel"},
+        {"type": "text-delta", "id": "t", "text": "lo"},
+        call("read"),
+        call("grep"),
+        {"type": "text-delta", "id": "t", "text": "!"},
+        {"type": "reasoning-delta", "id": "r", "text": "again"},
+        finish("tool-calls"),
+    ]
+    assert chunk_kinds(parse([ndjson(events)])) == [
+        (None, "think more", [], None),
+        ("Hello", None, [], None),
+        (None, None, ["read", "grep"], None),
+        ("!", None, [], None),
+        (None, "again", [], "tool_calls"),
+    ]
+
+
+def test_one_kind_per_chunk_holds_for_complete_lines_too() -> None:
+    events = [{"type": "reasoning-delta", "id": "r", "text": "a"}, {"type": "text-delta", "id": "t", "text": "b"}]
+    assert chunk_kinds(parse(["\n".join(json.dumps(event) for event in [*events, finish()])])) == [
+        (None, "a", [], None),
+        ("b", None, [], "stop"),
+    ]
+
+
+def test_a_surrogate_half_held_back_at_a_kind_change_meets_its_partner_in_the_next_chunk_of_its_kind() -> None:
+    events = [
+        {"type": "reasoning-delta", "id": "r", "text": "x\ud83c"},
+        {"type": "text-delta", "id": "t", "text": "y"},
+    ]
+    tail = [{"type": "reasoning-delta", "id": "r", "text": "\udf89"}, finish()]
+    assert chunk_kinds(parse([ndjson(events), ndjson(tail)])) == [
+        (None, "x", [], None),
+        ("y", None, [], None),
+        (None, "\U0001f389", [], "stop"),
+    ]
 
 
 def test_every_chunk_of_one_answer_carries_the_same_id() -> None:
