@@ -370,3 +370,75 @@ def test_chat_stream_chunks_carry_one_kind_of_delta_and_make_the_answer(
     assert all(not (delta.content and thought) for delta, thought in zip(deltas, reasoning, strict=True))
     assert "".join(delta.content or "" for delta in deltas) == answer["text"]
     assert "".join(thought or "" for thought in reasoning) == answer["reasoning"]
+
+
+# --- 2. reasoning settings from every surface -------------------------------------------------------------------------
+
+
+def messages_effort(gateway: httpx.Client, server: FakeCommandCodeServer, model: str, **params: object) -> object:
+    server.reset()
+    body: Final = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hello"}], **params}
+    response: Final = gateway.post("/v1/messages", json=body, headers=ANTHROPIC_HEADERS)
+    assert response.status_code == 200, response.text
+    return wire_params(only_request(server)).get("reasoning_effort")
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [(MODEL, "max"), ("commandcode/claude-sonnet-4-6", "max"), ("commandcode/gpt-5.4-mini", "high")],
+)
+def test_bug5_claude_code_effort_max_reaches_command_code_at_the_models_top(
+    gateway: httpx.Client, server: FakeCommandCodeServer, model: str, expected: str
+) -> None:
+    adaptive: Final = messages_effort(
+        gateway, server, model, thinking={"type": "adaptive"}, output_config={"effort": "max"}
+    )
+    bare: Final = messages_effort(gateway, server, model, output_config={"effort": "max"})
+
+    assert (adaptive, bare) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("thinking", "expected"),
+    [
+        ({"type": "enabled", "budget_tokens": 1023}, "low"),
+        ({"type": "enabled", "budget_tokens": 2048}, "medium"),
+        ({"type": "enabled", "budget_tokens": 4095}, "medium"),
+        ({"type": "enabled", "budget_tokens": 4096}, "high"),
+        ({"type": "enabled", "budget_tokens": 31999}, "high"),
+        ({"type": "adaptive"}, "medium"),
+        ({"type": "disabled"}, None),
+    ],
+)
+def test_messages_thinking_maps_to_a_level_for_claude_and_other_models(
+    gateway: httpx.Client, server: FakeCommandCodeServer, thinking: dict[str, object], expected: str | None
+) -> None:
+    claude: Final = messages_effort(gateway, server, "commandcode/claude-sonnet-4-6", thinking=thinking)
+    deepseek: Final = messages_effort(gateway, server, MODEL, thinking=thinking)
+
+    assert claude == expected
+    assert deepseek == (None if expected is None else "high")
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "expected"),
+    [
+        (MODEL, "ultra", "max"),
+        ("commandcode/gpt-5.4-mini", "ultra", "high"),
+        ("commandcode/zai-org/GLM-5.1", "ultra", None),
+        (MODEL, "minimal", "high"),
+        ("commandcode/claude-sonnet-4-6", "minimal", "low"),
+        (MODEL, "none", None),
+    ],
+)
+def test_bug6_hermes_and_pi_level_names_on_chat_and_responses(
+    client: openai.OpenAI, gateway: httpx.Client, server: FakeCommandCodeServer, model: str, effort: str, expected: str
+) -> None:
+    chat_response: Final = gateway.post(
+        "/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "hello"}], "reasoning_effort": effort},
+    )
+    client.responses.create(model=model, input="hello", reasoning={"effort": effort})  # type: ignore[typeddict-item]
+
+    assert chat_response.status_code == 200, chat_response.text
+    assert [wire_params(record).get("reasoning_effort") for record in server.requests] == [expected, expected]
