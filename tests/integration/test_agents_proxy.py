@@ -199,6 +199,24 @@ def test_claude_code_session_header_makes_one_thread_on_messages(
     assert [thread_of(record) for record in server.requests] == [session] * 2
 
 
+def test_claude_code_metadata_session_makes_one_thread_on_messages(
+    gateway: httpx.Client, server: FakeCommandCodeServer
+) -> None:
+    session: Final = "2b0c5f0e-8d7e-4c8e-9d1e-3f4a5b6c7d8e"
+    user_id: Final = json.dumps({"device_id": "d" * 64, "account_uuid": "", "session_id": session})
+    body: Final = {
+        "model": MODEL,
+        "max_tokens": 512,
+        "messages": [{"role": "user", "content": "hello"}],
+        "metadata": {"user_id": user_id},
+    }
+    for _ in range(2):
+        response = gateway.post("/v1/messages", json=body, headers=ANTHROPIC_HEADERS)
+        assert response.status_code == 200, response.text
+
+    assert [thread_of(record) for record in server.requests] == [session] * 2
+
+
 @pytest.mark.parametrize(
     ("param", "value"),
     [
