@@ -26,12 +26,23 @@ class Internal:
     module: str
     attribute: str
     why: str
+    # Where an older release keeps the same attribute.
+    older_module: str = ""
+    # Without it one mapping is lost (the check does not refuse the release); tests still require it.
+    optional: bool = False
 
     @property
     def name(self) -> str:
         return f"{self.module}.{self.attribute}" if self.attribute else self.module
 
 
+MESSAGES_BRIDGE: Final = Internal(
+    "litellm.llms.anthropic.messages.adapters.transformation",
+    "LiteLLMAnthropicMessagesAdapter.translate_anthropic_to_openai",
+    "wrapped so that a bare `output_config.effort` on /v1/messages reaches commandcode as `reasoning_effort`",
+    older_module="litellm.llms.anthropic.pass_through.adapters.transformation",
+    optional=True,
+)
 INTERNALS: Final = (
     Internal("litellm.main", "_complete_custom_providers", "replaced so that `commandcode` reaches the HTTP handler"),
     Internal("litellm.main", "base_llm_http_handler.completion", "the HTTP handler every built-in provider runs on"),
@@ -49,6 +60,7 @@ INTERNALS: Final = (
         "CustomStreamWrapper",
         "its `completion_stream` is wrapped: one id, the model and a finish chunk of their own",
     ),
+    MESSAGES_BRIDGE,
     Internal(
         "litellm.litellm_core_utils.exception_mapping_utils",
         "ExceptionCheckers.is_error_str_context_window_exceeded",
@@ -85,16 +97,30 @@ def litellm_version() -> str:
     return "(unknown version)"
 
 
-def _has(internal: Internal) -> bool:
+def _lookup(module: str, attribute: str) -> object | None:
     try:
-        found: object = importlib.import_module(internal.module)
+        found: object = importlib.import_module(module)
     except ImportError:
-        return False
-    for part in filter(None, internal.attribute.split(".")):
+        return None
+    for part in filter(None, attribute.split(".")):
         if not hasattr(found, part):
-            return False
+            return None
         found = getattr(found, part)
-    return True
+    return found
+
+
+def resolve(internal: Internal, *, owner: bool = False) -> object | None:
+    """The internal (or, with `owner`, the object that holds it, to replace it on), from its module or else its older
+    module; None when the release has neither."""
+    attribute: Final = internal.attribute.rpartition(".")[0] if owner else internal.attribute
+    found: Final = _lookup(internal.module, attribute)
+    if found is not None or not internal.older_module:
+        return found
+    return _lookup(internal.older_module, attribute)
+
+
+def _has(internal: Internal) -> bool:
+    return resolve(internal) is not None
 
 
 def _stream_wrapper_takes_completion_stream() -> bool:
@@ -114,9 +140,14 @@ def _missing_dispatch_fields() -> list[str]:
     return []
 
 
-def missing_internals() -> list[str]:
-    """Every internal of `INTERNALS` (and dispatch field) the installed LiteLLM lacks, with the reason it is needed."""
-    missing: Final = [f"{internal.name} ({internal.why})" for internal in INTERNALS if not _has(internal)]
+def missing_internals(*, optional: bool = False) -> list[str]:
+    """Every internal of `INTERNALS` (and dispatch field) the installed LiteLLM lacks, with the reason it is needed;
+    the optional ones too when `optional`."""
+    missing: Final = [
+        f"{internal.name} ({internal.why})"
+        for internal in INTERNALS
+        if (optional or not internal.optional) and not _has(internal)
+    ]
     if not _stream_wrapper_takes_completion_stream():
         missing.append("CustomStreamWrapper(completion_stream=...) (the stream the plug-in wraps)")
     return [*missing, *(f"{name} (read by the dispatch)" for name in _missing_dispatch_fields())]
