@@ -41,10 +41,23 @@ PROVIDER_CREATE_FIELDS: Final = "litellm/proxy/public_endpoints/provider_create_
 README: Final = "README.md"
 # Present in a BerriAI/litellm checkout only; a wheel ships just the `litellm/` package.
 ROOT_FILES: Final = frozenset((README, COST_MAP, ENDPOINTS))
+# The provider's unit tests, copied into upstream's tests/test_litellm/ layout (mirroring the source path) where the
+# tree has that folder: they import nothing but litellm.
+UPSTREAM_TESTS: Final = "tests/test_litellm"
+PROVIDER_TEST_FILES: Final = {
+    f"{UPSTREAM_TESTS}/llms/{PROVIDER}/chat/test_transformation.py": REPOSITORY
+    / "tests"
+    / "unit"
+    / "llms"
+    / PROVIDER
+    / "chat"
+    / "test_transformation.py",
+}
 
 ADDED: Final = "added"
 ALREADY_THERE: Final = "already there"
 ABSENT: Final = "absent (not a BerriAI/litellm checkout, e.g. an unpacked wheel), skipped"
+NO_UPSTREAM_TESTS: Final = f"no {UPSTREAM_TESTS}/ (not a BerriAI/litellm checkout, e.g. an unpacked wheel), skipped"
 # Common lines kept before the first change when diffing, so the matcher anchors it as it would on the whole file.
 MATCH_MARGIN: Final = 200
 
@@ -1084,6 +1097,11 @@ def plan(tree: Path) -> Plan:
     check_tree(tree)
     changes: Final = [_copy_change(tree, path, content) for path, content in provider_files().items()]
     absent: Final[list[str]] = []
+    for path, source in PROVIDER_TEST_FILES.items():
+        if (tree / UPSTREAM_TESTS).is_dir():
+            changes.append(_copy_change(tree, path, source.read_bytes()))
+        else:
+            absent.append(f"{path}: {NO_UPSTREAM_TESTS}")
     for path, edits in _edits_by_path(all_edits()).items():
         change = plan_file(tree, path, edits)
         if change is None:
@@ -1107,7 +1125,7 @@ def touched_paths(tree: Path) -> list[str]:
     existing: Final = [
         f"{PROVIDER_TARGET}/{p.relative_to(tree / PROVIDER_TARGET).as_posix()}" for p in _tree_provider(tree)
     ]
-    return sorted({*existing, *provider_files(), *_edits_by_path(all_edits())})
+    return sorted({*existing, *provider_files(), *PROVIDER_TEST_FILES, *_edits_by_path(all_edits())})
 
 
 def _tree_provider(tree: Path) -> list[Path]:
@@ -1204,6 +1222,8 @@ def diff_tree(tree: Path) -> tuple[str, tuple[str, ...]]:
     paths: Final = touched_paths(tree)
     with tempfile.TemporaryDirectory(prefix="commandcode-upstream-") as scratch_dir:
         scratch: Final = Path(scratch_dir)
+        if (tree / UPSTREAM_TESTS).is_dir():
+            (scratch / UPSTREAM_TESTS).mkdir(parents=True)
         for path in paths:
             if (tree / path).is_file():
                 (scratch / path).parent.mkdir(parents=True, exist_ok=True)

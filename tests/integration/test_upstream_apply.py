@@ -75,6 +75,7 @@ CHANGED_FILES: Final = (
     "litellm/utils.py",
 )
 ROOT_FILES: Final = ("model_prices_and_context_window.json", "provider_endpoints_support.json", "README.md")
+UPSTREAM_TEST: Final = "tests/test_litellm/llms/commandcode/chat/test_transformation.py"
 Json = dict[str, object]
 
 
@@ -444,6 +445,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         ("litellm/model_prices_and_context_window_backup.json", "added"),
         ("litellm/provider_endpoints_support_backup.json", "added"),
         ("litellm/proxy/public_endpoints/provider_create_fields.json", "added"),
+        (UPSTREAM_TEST, upstream.NO_UPSTREAM_TESTS),
         *[(path, upstream.ABSENT) for path in ROOT_FILES],
     ]
 
@@ -495,7 +497,7 @@ def test_diff_leaves_the_tree_alone_and_git_applies_to_what_apply_writes(
     before: Final = _snapshot(pristine[version], CHANGED_FILES)
     patch, absent = upstream.diff_tree(pristine[version])
     assert _snapshot(pristine[version], CHANGED_FILES) == before
-    assert [line.split(": ", 1)[0] for line in absent] == list(ROOT_FILES)
+    assert [line.split(": ", 1)[0] for line in absent] == [UPSTREAM_TEST, *ROOT_FILES]
     assert _patched_paths(patch) == list(CHANGED_FILES)
     target: Final = _copy_tree(pristine[version], tmp_path / "tree")
     _git_apply(patch, target)
@@ -503,9 +505,9 @@ def test_diff_leaves_the_tree_alone_and_git_applies_to_what_apply_writes(
 
 
 def _checkout(pristine: Path, target: Path) -> Path:
-    """A BerriAI/litellm checkout in the shape `upstream` sees: the files it touches plus the root files. README.md
-    is the release's own (its PyPI description); the root JSON files equal their packaged backups, as upstream keeps
-    them."""
+    """A BerriAI/litellm checkout in the shape `upstream` sees: the files it touches, the root files and an empty
+    tests/test_litellm/. README.md is the release's own (its PyPI description); the root JSON files equal their packaged
+    backups, as upstream keeps them."""
     for path in upstream.touched_paths(pristine):
         if (pristine / path).is_file():
             (target / path).parent.mkdir(parents=True, exist_ok=True)
@@ -516,6 +518,7 @@ def _checkout(pristine: Path, target: Path) -> Path:
     (target / "README.md").write_text(readme, encoding="utf-8")
     shutil.copy2(pristine / upstream.COST_MAP_BACKUP, target / upstream.COST_MAP)
     shutil.copy2(pristine / upstream.ENDPOINTS_BACKUP, target / upstream.ENDPOINTS)
+    (target / upstream.UPSTREAM_TESTS).mkdir(parents=True, exist_ok=True)
     return target
 
 
@@ -534,6 +537,7 @@ def test_checkout_gets_the_readme_row_and_the_root_json_files(pristine: dict[str
     assert [outcome for outcome in _outcomes(notes) if outcome[0] in ROOT_FILES] == [
         (path, "added") for path in ROOT_FILES
     ]
+    assert (checkout / UPSTREAM_TEST).read_bytes() == upstream.PROVIDER_TEST_FILES[UPSTREAM_TEST].read_bytes()
     assert readme[row - 1].startswith("| [CometAPI (`cometapi`)]")
     assert readme[row + 1].startswith("| [CompactifAI (`compactifai`)]")
     assert (checkout / upstream.COST_MAP).read_bytes() == (checkout / upstream.COST_MAP_BACKUP).read_bytes()
