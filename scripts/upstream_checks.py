@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from litellm_commandcode.compat import tested_releases
+
 REPOSITORY: Final = Path(__file__).resolve().parent.parent
 WORK: Final = REPOSITORY / ".work"
 SDISTS: Final = WORK / "sdist"
@@ -40,9 +42,8 @@ WHEELS: Final = WORK / "wheels"
 NATIVE_PREFIX: Final = "litellm/rust_bridge/_native"
 CHECK_TREES: Final = WORK / "upstream-checks"
 DEFAULT_UPSTREAM: Final = WORK / "upstream"
-# The newest LiteLLM release; the kit's release list lives in tests/integration/release_trees.py (VERSIONS).
-NEWEST_RELEASE: Final = "1.110.2"
-PYPI_RELEASE_JSON: Final = "https://pypi.org/pypi/litellm/{version}/json"
+NEWEST_RELEASE: Final = tested_releases()["newest"]
+PYPI_SIMPLE_JSON: Final = "https://pypi.org/simple/litellm/"
 PROVIDER_DIR: Final = "litellm/llms/commandcode"
 PROVIDER_TESTS: Final = "tests/test_litellm/llms/commandcode"
 ENDPOINTS: Final = "provider_endpoints_support.json"
@@ -112,12 +113,14 @@ def sdist(version: str) -> Path:
     target: Final = SDISTS / f"litellm-{version}.tar.gz"
     if target.is_file():
         return target
-    with urllib.request.urlopen(PYPI_RELEASE_JSON.format(version=version), timeout=DOWNLOAD_TIMEOUT) as response:
-        release: Final = json.load(response)
-    entry: Final = next(url for url in release["urls"] if url["packagetype"] == "sdist")
+    # The simple index's JSON form (PEP 691), which pip reads too; the per-release JSON API is not served everywhere.
+    listing: Final = urllib.request.Request(PYPI_SIMPLE_JSON, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(listing, timeout=DOWNLOAD_TIMEOUT) as response:
+        files: Final = json.load(response)["files"]
+    entry: Final = next(file for file in files if file["filename"] == target.name)
     with urllib.request.urlopen(entry["url"], timeout=DOWNLOAD_TIMEOUT) as response:
         content: Final = response.read()
-    if hashlib.sha256(content).hexdigest() != entry["digests"]["sha256"]:
+    if hashlib.sha256(content).hexdigest() != entry["hashes"]["sha256"]:
         raise RuntimeError(f"{entry['url']}: sha256 differs from PyPI's")
     SDISTS.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)

@@ -10,10 +10,14 @@ import zipfile
 from pathlib import Path
 from typing import Final
 
+from packaging.version import Version
+
+from litellm_commandcode.compat import tested_releases
+
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
 WHEELS: Final = REPOSITORY / ".work" / "wheels"
 TREES: Final = REPOSITORY / ".work" / "trees"
-VERSIONS: Final = ("1.106.2", "1.108.7", "1.109.3", "1.110.2")
+VERSIONS: Final = tuple(sorted(set(tested_releases().values()), key=Version))
 COMPLETE_MARKER: Final = ".unpacked"
 DOWNLOAD_TIMEOUT: Final = 300
 CHECK_TIMEOUT: Final = 240

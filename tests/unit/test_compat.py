@@ -18,7 +18,7 @@ def test_the_installed_litellm_has_every_internal_the_plugin_relies_on() -> None
 
 def test_the_installed_litellm_is_one_of_the_tested_releases() -> None:
     releases: Final = tested_releases()
-    assert set(releases) == {"default", "oldest", "newest"}
+    assert set(releases) == {"default", "oldest", "newest", "kit"}
     assert Version(releases["oldest"]) <= Version(releases["default"]) <= Version(releases["newest"])
     assert litellm_version() in releases.values()
 
