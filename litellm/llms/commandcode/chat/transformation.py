@@ -6,6 +6,7 @@ reads the whole stream and assembles one response through the same event handlin
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import re
@@ -72,6 +73,18 @@ PROVIDER: Final[str] = "commandcode"
 PROVIDER_PREFIX: Final[str] = "commandcode/"
 VERSION_PARAM: Final[str] = "commandcode_version"
 THREAD_ID_PARAM: Final[str] = "commandcode_thread_id"
+# Parameters agents send that cannot change the answer Command Code gives: accepted, never sent. `prompt_cache_key`
+# (also accepted) names the session and becomes the thread id.
+ACCEPTED_WITHOUT_EFFECT: Final[tuple[str, ...]] = (
+    "store",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "user",
+    "metadata",
+    "parallel_tool_calls",
+    "service_tier",
+)
+SESSION_PARAM: Final[str] = "prompt_cache_key"
 SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "max_tokens",
     "max_completion_tokens",
@@ -81,6 +94,8 @@ SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "tool_choice",
     "stream",
     "stream_options",
+    SESSION_PARAM,
+    *ACCEPTED_WITHOUT_EFFECT,
 )
 SUPPORTED_IMAGE_TYPES: Final[frozenset[str]] = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
 MISSING_TOOL_RESULT: Final[str] = "No result: the tool call did not complete."
@@ -229,7 +244,7 @@ def _tool_call_input(tool_call: Mapping[str, object], where: str) -> tuple[str, 
 
 def _reasoning_text(message: Mapping[str, object]) -> str:
     reasoning: Final = message.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
+    if isinstance(reasoning, str) and reasoning.strip():
         return reasoning
     blocks: Final = message.get("thinking_blocks")
     if not isinstance(blocks, Sequence):
@@ -239,7 +254,7 @@ def _reasoning_text(message: Mapping[str, object]) -> str:
         for block in blocks
         if (block_map := _as_mapping(block)) is not None
         and isinstance((thinking := block_map.get("thinking")), str)
-        and thinking
+        and thinking.strip()
     )
 
 
@@ -258,7 +273,7 @@ def _assistant_text_parts(content: object, where: str) -> list[JsonObject]:
             raise _bad_request(f"{where}: content parts must be objects")
         if part_type in ("text", "refusal") and isinstance(text := part_map.get(part_type), str) and text:
             parts.append({"type": "text", "text": text})
-        elif part_type == "thinking" and isinstance(thinking := part_map.get("thinking"), str) and thinking:
+        elif part_type == "thinking" and isinstance(thinking := part_map.get("thinking"), str) and thinking.strip():
             parts.append({"type": "reasoning", "text": thinking})
         elif part_type not in ("text", "refusal", "thinking", "redacted_thinking"):
             raise _bad_request(f"{where}: unsupported assistant content part type {part_type!r}")
@@ -472,6 +487,15 @@ def map_reasoning_effort(effort: str, model: str) -> str | None:
     return _nearest_effort(effort, model_info.reasoning_efforts)
 
 
+def session_thread_id(session: str) -> str:
+    """A stable thread id for a session key: the key itself when it is already a UUID in the v4 layout, else a UUID
+    in that layout (the server accepts no other) made from the SHA-256 of the key, the same for every request."""
+    if UUID_PATTERN.match(session) is not None:
+        return session.lower()
+    digest: Final = hashlib.sha256(f"commandcode-thread:{session}".encode("utf-8", "surrogatepass")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
 def clamp_max_tokens(value: int, model: str) -> int:
     model_info: Final = COMMANDCODE_MODELS.get(model)
     cap: Final = model_info.max_output_tokens if model_info is not None else None
@@ -489,7 +513,10 @@ def _unsupported(message: str, model: str, drop_params: bool) -> None:
         verbose_logger.debug("commandcode: dropping %s", message)
         return
     raise UnsupportedParamsError(
-        message=f"{message}. To drop it from the call, set `litellm.drop_params = True`.",
+        message=(
+            f"{message}. To send the request without it, set `litellm.drop_params = True` (SDK), `drop_params: true` "
+            "under `litellm_settings` (proxy config), or pass drop_params=True with the request."
+        ),
         llm_provider=PROVIDER,
         model=model,
         status_code=400,
@@ -977,6 +1004,8 @@ class CommandCodeChatConfig(BaseConfig):
             raise _bad_request(f"temperature must be a number, got {value!r:.60}")
         if param in ("temperature", "tools", "stream", "stream_options"):
             return param, value
+        if param == SESSION_PARAM and isinstance(value, str) and value:
+            return param, value
         return None
 
     def map_openai_params(
@@ -1019,7 +1048,10 @@ class CommandCodeChatConfig(BaseConfig):
             or get_secret_str(COMMANDCODE_VERSION_ENV_VAR)
             or COMMANDCODE_DEFAULT_VERSION
         )
-        thread_id: Final = self._thread_id(optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"))
+        thread_id: Final = self._thread_id(
+            optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"),
+            optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id"),
+        )
         return {
             **caller_headers,
             "content-type": "application/json",
@@ -1029,9 +1061,11 @@ class CommandCodeChatConfig(BaseConfig):
         }
 
     @staticmethod
-    def _thread_id(candidate: object) -> str:
+    def _thread_id(candidate: object, session: object) -> str:
+        """The caller's own thread id, else one derived from the session (`prompt_cache_key`, else LiteLLM's
+        `litellm_session_id`), else a fresh one: one agent session is one Command Code thread."""
         if candidate is None:
-            return str(uuid.uuid4())
+            return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
         if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
             raise _bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
         return candidate.lower()

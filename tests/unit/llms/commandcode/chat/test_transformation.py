@@ -16,6 +16,7 @@ from litellm.llms.commandcode.chat.transformation import (
     CommandCodeChatConfig,
     ModelResponseIterator,
     map_reasoning_effort,
+    session_thread_id,
 )
 from litellm.llms.commandcode.common_utils import CommandCodeError
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler
@@ -208,7 +209,7 @@ def map_params(params: dict, model: str = MODEL, drop_params: bool = False) -> d
     return CommandCodeChatConfig().map_openai_params(params, {}, model, drop_params)
 
 
-def test_supported_params_are_exactly_what_the_wire_can_honour() -> None:
+def test_supported_params_are_what_the_wire_honours_plus_what_cannot_change_the_answer() -> None:
     assert CommandCodeChatConfig().get_supported_openai_params(MODEL) == [
         "max_tokens",
         "max_completion_tokens",
@@ -218,7 +219,72 @@ def test_supported_params_are_exactly_what_the_wire_can_honour() -> None:
         "tool_choice",
         "stream",
         "stream_options",
+        "prompt_cache_key",
+        "store",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "user",
+        "metadata",
+        "parallel_tool_calls",
+        "service_tier",
     ]
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("store", True),
+        ("store", False),
+        ("prompt_cache_retention", "24h"),
+        ("safety_identifier", "user-123"),
+        ("user", "user-123"),
+        ("metadata", {"session": "s1"}),
+        ("parallel_tool_calls", True),
+        ("parallel_tool_calls", False),
+        ("service_tier", "priority"),
+    ],
+)
+def test_params_without_effect_on_the_answer_are_accepted_and_never_sent(param: str, value: object) -> None:
+    params = map_params({param: value})
+    body = request_body([{"role": "user", "content": "hi"}], optional_params=params)
+    assert params == {}
+    assert set(body["params"]) == {"model", "messages", "tools", "system", "max_tokens", "stream"}
+
+
+def test_bug2_prompt_cache_key_is_accepted_and_becomes_a_stable_uuid4_thread_id() -> None:
+    params = map_params({"prompt_cache_key": "pi-session-42"})
+    first = request_body([{"role": "user", "content": "hi"}], optional_params=params)
+    second = request_body([{"role": "user", "content": "again"}], optional_params=params)
+    other = request_body([{"role": "user", "content": "hi"}], optional_params=map_params({"prompt_cache_key": "x"}))
+    assert params == {"prompt_cache_key": "pi-session-42"}
+    assert first["threadId"] == second["threadId"] == session_thread_id("pi-session-42")
+    assert first["threadId"] == "b56d68ec-238f-40d0-ab5a-0f7d1d5fe38e"  # the same in every process and release
+    assert other["threadId"] != first["threadId"]
+    assert "prompt_cache_key" not in first["params"]
+
+
+def test_session_thread_id_has_the_v4_layout_and_keeps_a_key_that_already_has_it() -> None:
+    derived = uuid.UUID(session_thread_id("019a4f2c-7d1e-7c3b-9a55-0c2b1d3e4f50"))  # a UUIDv7 (Codex) is hashed
+    assert (derived.version, derived.variant) == (4, uuid.RFC_4122)
+    assert session_thread_id(THREAD.upper()) == THREAD
+
+
+def test_litellm_session_id_becomes_the_thread_id_when_there_is_no_prompt_cache_key() -> None:
+    config = CommandCodeChatConfig()
+    messages = [{"role": "user", "content": "hi"}]
+    session = {"litellm_session_id": "claude-code-session-1"}
+    headers = config.validate_environment({}, MODEL, messages, {}, session, api_key=KEY)
+    keyed = config.validate_environment({}, MODEL, messages, {"prompt_cache_key": "k"}, session, api_key=KEY)
+    assert headers["x-session-id"] == session_thread_id("claude-code-session-1")
+    assert keyed["x-session-id"] == session_thread_id("k")
+    assert config.transform_request(MODEL, messages, {}, session, headers)["threadId"] == headers["x-session-id"]
+
+
+def test_an_explicit_thread_id_wins_over_the_session() -> None:
+    body = request_body(
+        [{"role": "user", "content": "hi"}], optional_params={"commandcode_thread_id": THREAD, "prompt_cache_key": "k"}
+    )
+    assert body["threadId"] == THREAD
 
 
 @pytest.mark.parametrize(
@@ -565,6 +631,20 @@ def test_assistant_reasoning_precedes_text_and_tool_calls_carry_parsed_input() -
             ],
         },
     ]
+
+
+@pytest.mark.parametrize(
+    "assistant",
+    [
+        {"role": "assistant", "content": "Hi.", "reasoning_content": " "},
+        {"role": "assistant", "content": "Hi.", "reasoning_content": "\n\t"},
+        {"role": "assistant", "content": "Hi.", "thinking_blocks": [{"type": "thinking", "thinking": " "}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "  "}, {"type": "text", "text": "Hi."}]},
+    ],
+)
+def test_whitespace_only_reasoning_from_hermes_and_opencode_sends_no_reasoning_part(assistant: dict) -> None:
+    messages = wire_messages([{"role": "user", "content": "q"}, assistant, {"role": "user", "content": "next"}])
+    assert messages[1] == {"role": "assistant", "content": [{"type": "text", "text": "Hi."}]}
 
 
 def test_thinking_blocks_become_a_reasoning_part() -> None:

@@ -1,0 +1,240 @@
+"""What coding agents send through a LiteLLM proxy on examples/config.yaml, read where it lands: in the requests the
+fake Command Code server received. One test per bug of issue 12's "Why" list (named `test_bugN_…`), and the parameter
+policy, reasoning levels, stream shape and discovery that fix them."""
+
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Final
+
+import httpx
+import openai
+import pytest
+
+from litellm.llms.commandcode.chat.transformation import session_thread_id
+from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord, expected_answer
+from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.proxy_process import ProxyProcess, proxy_env, running_proxy, write_config
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CONFIG: Final = ROOT / "examples" / "config.yaml"
+MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
+KEY: Final = "user_agents"
+MASTER_KEY: Final = f"sk-agents-{secrets.token_hex(8)}"
+REQUEST_SECONDS: Final = 30.0
+WIRE_PARAMS: Final = {"model", "messages", "tools", "system", "max_tokens", "stream"}
+ANTHROPIC_HEADERS: Final = {"x-api-key": MASTER_KEY, "anthropic-version": "2023-06-01"}
+READ_TOOL: Final = {
+    "type": "function",
+    "function": {
+        "name": "read",
+        "description": "Read a file.",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+    },
+}
+
+
+def config_path(workdir: Path) -> Path:
+    """examples/config.yaml; without the plug-in's custom_provider_map on a LiteLLM that ships commandcode."""
+    if not litellm_knows_commandcode():
+        return CONFIG
+    import yaml
+
+    config: Final = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config.pop("litellm_settings", None)
+    return write_config(workdir, config)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeCommandCodeServer]:
+    with FakeCommandCodeServer() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    workdir: Final = tmp_path_factory.mktemp("agents-proxy")
+    env: Final = proxy_env(COMMANDCODE_API_BASE=server.url, COMMANDCODE_API_KEY=KEY, LITELLM_MASTER_KEY=MASTER_KEY)
+    with running_proxy(config_path(workdir), workdir / "proxy.log", env) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
+    ) as sdk_client:
+        yield sdk_client
+
+
+@pytest.fixture(scope="module")
+def gateway(proxy: ProxyProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=proxy.url, headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=REQUEST_SECONDS
+    ) as http:
+        yield http
+
+
+@pytest.fixture(autouse=True)
+def fresh_server(server: FakeCommandCodeServer, proxy_log_on_failure: None) -> None:
+    server.reset()
+
+
+def only_request(server: FakeCommandCodeServer) -> RequestRecord:
+    assert len(server.requests) == 1
+    return server.requests[0]
+
+
+def wire_params(record: RequestRecord) -> dict[str, object]:
+    assert isinstance(record.body, dict)
+    params: Final = record.body["params"]
+    assert isinstance(params, dict)
+    return params
+
+
+def thread_of(record: RequestRecord) -> str:
+    assert isinstance(record.body, dict)
+    thread: Final = record.body["threadId"]
+    assert isinstance(thread, str) and record.headers["x-session-id"] == thread
+    return thread
+
+
+def chat(gateway: httpx.Client, **params: object) -> httpx.Response:
+    body: Final = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}], **params}
+    return gateway.post("/v1/chat/completions", json=body)
+
+
+def error_message(response: httpx.Response) -> str:
+    error: Final = response.json()["error"]
+    assert isinstance(error, Mapping)
+    return str(error["message"])
+
+
+# --- 1. parameter policy ----------------------------------------------------------------------------------------------
+
+
+def test_bug1_pi_openai_completions_store_false_is_answered(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    completion: Final = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hello"}], store=False
+    )
+
+    params: Final = wire_params(only_request(server))
+    assert completion.choices[0].message.content == expected_answer(only_request(server).body)["text"]
+    assert set(params) == WIRE_PARAMS
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("store", True),
+        ("prompt_cache_retention", "24h"),
+        ("safety_identifier", "hashed-user"),
+        ("user", "someone"),
+        ("metadata", {"app": "agent"}),
+        ("parallel_tool_calls", False),
+        ("service_tier", "priority"),
+        ("stream_options", {"include_usage": True}),
+    ],
+)
+def test_params_that_cannot_change_the_answer_are_accepted_and_not_sent(
+    gateway: httpx.Client, server: FakeCommandCodeServer, param: str, value: object
+) -> None:
+    streaming: Final = {"stream": True} if param == "stream_options" else {}
+    response: Final = chat(gateway, **{param: value}, **streaming)
+
+    assert response.status_code == 200, response.text
+    assert set(wire_params(only_request(server))) == WIRE_PARAMS
+
+
+def test_bug2_pi_responses_prompt_cache_key_is_one_thread_per_session(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    first: Final = client.responses.create(model=MODEL, input="hello", prompt_cache_key="pi-session-1")
+    second: Final = client.responses.create(model=MODEL, input="and again", prompt_cache_key="pi-session-1")
+    client.responses.create(model=MODEL, input="hello", prompt_cache_key="pi-session-2")
+    client.responses.create(model=MODEL, input="hello")
+    client.responses.create(model=MODEL, input="hello")
+
+    threads: Final = [thread_of(record) for record in server.requests]
+    assert first.output_text and second.output_text
+    assert threads[0] == threads[1] == session_thread_id("pi-session-1")
+    assert threads[2] == session_thread_id("pi-session-2")
+    assert len({threads[0], threads[2], threads[3], threads[4]}) == 4
+    assert all("prompt_cache_key" not in wire_params(record) for record in server.requests)
+
+
+def test_litellm_session_header_makes_one_thread(gateway: httpx.Client, server: FakeCommandCodeServer) -> None:
+    body: Final = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+    for _ in range(2):
+        response = gateway.post(
+            "/v1/chat/completions", json=body, headers={"x-litellm-session-id": "opencode-session-7"}
+        )
+        assert response.status_code == 200, response.text
+
+    assert [thread_of(record) for record in server.requests] == [session_thread_id("opencode-session-7")] * 2
+
+
+def test_claude_code_session_header_makes_one_thread_on_messages(
+    gateway: httpx.Client, server: FakeCommandCodeServer
+) -> None:
+    session: Final = "e96634a3-fa28-4083-b354-55542e2dca01"
+    body: Final = {"model": MODEL, "max_tokens": 512, "messages": [{"role": "user", "content": "hello"}]}
+    for _ in range(2):
+        headers = {**ANTHROPIC_HEADERS, "x-claude-code-session-id": session}
+        response = gateway.post("/v1/messages", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+    assert [thread_of(record) for record in server.requests] == [session] * 2
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("n", 2), ("logprobs", True), ("response_format", {"type": "json_object"}), ("tool_choice", "required")],
+)
+def test_params_that_would_change_the_answer_are_a_400_that_says_what_to_do(
+    gateway: httpx.Client, server: FakeCommandCodeServer, param: str, value: object
+) -> None:
+    response: Final = chat(gateway, **{param: value}, tools=[READ_TOOL])
+
+    assert response.status_code == 400
+    assert "drop_params" in error_message(response)
+    assert server.requests == []
+
+
+def test_params_that_would_change_the_answer_are_dropped_with_drop_params(
+    gateway: httpx.Client, server: FakeCommandCodeServer
+) -> None:
+    response: Final = chat(gateway, n=2, logprobs=True, tool_choice="required", tools=[READ_TOOL], drop_params=True)
+
+    assert response.status_code == 200, response.text
+    assert set(wire_params(only_request(server))) == WIRE_PARAMS
+
+
+def test_hermes_and_opencode_history_with_whitespace_reasoning_and_large_max_tokens(
+    gateway: httpx.Client, server: FakeCommandCodeServer
+) -> None:
+    messages: Final = [
+        {"role": "user", "content": "read a.txt"},
+        {
+            "role": "assistant",
+            "content": "",
+            "reasoning_content": " ",
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "contents"},
+        {"role": "assistant", "content": "Done.", "reasoning_content": " "},
+        {"role": "user", "content": "thanks"},
+    ]
+    response: Final = chat(gateway, messages=messages, tools=[READ_TOOL], tool_choice="auto", max_tokens=1_000_000)
+
+    params: Final = wire_params(only_request(server))
+    assert response.status_code == 200, response.text
+    assert params["max_tokens"] == 200000
+    assert [message["content"] for message in params["messages"] if message["role"] == "assistant"] == [
+        [{"type": "tool-call", "toolCallId": "call_1", "toolName": "read", "input": {}}],
+        [{"type": "text", "text": "Done."}],
+    ]
+    assert json.dumps(params).count('"reasoning"') == 0
