@@ -1,0 +1,169 @@
+"""The agents of the matrix: each one's pinned package, its configuration (files and environment) pointing at the
+proxy, and its headless command for a turn. Every configuration here is the one docs/providers/commandcode.md shows."""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
+KEY_ENV: Final = "LITELLM_API_KEY"
+
+
+@dataclass(frozen=True)
+class Package:
+    registry: str  # "npm" or "pypi"
+    name: str
+    version: str
+    binary: str
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}@{self.version}" if self.registry == "npm" else f"{self.name}=={self.version}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.name.strip('@').replace('/', '_')}_{self.version}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one agent runs: its own HOME (config, sessions) and workspace, the proxy URL and key it talks to."""
+
+    home: Path
+    workspace: Path
+    url: str
+    key: str
+    binary: Path
+
+
+@dataclass(frozen=True)
+class Turn:
+    prompt: str
+    reasoning: bool
+    resume: bool
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    package: Package
+    configure: Callable[[Place], dict[str, str]]  # writes the config files, returns the extra environment
+    command: Callable[[Place, Turn], Sequence[str]]
+    effort: str  # the reasoning_effort the fake server must receive when reasoning is switched on
+    why: Sequence[str] = field(default_factory=tuple)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _json(path: Path, value: object) -> None:
+    _write(path, json.dumps(value, indent=2) + "\n")
+
+
+PI: Final = Package("npm", "@mariozechner/pi-coding-agent", "0.73.1", "pi")
+
+
+def _pi(api: str) -> Callable[[Place], dict[str, str]]:
+    def configure(place: Place) -> dict[str, str]:
+        agent_dir: Final = place.home / ".pi" / "agent"
+        base_url: Final = place.url if api == "anthropic-messages" else f"{place.url}/v1"
+        provider: Final = {
+            "baseUrl": base_url,
+            "api": api,
+            "apiKey": KEY_ENV,
+            "models": [{"id": MODEL, "name": "DeepSeek V4 Flash (Command Code)", "reasoning": True}],
+        }
+        _json(agent_dir / "models.json", {"providers": {"litellm": provider}})
+        _json(agent_dir / "settings.json", {"enableInstallTelemetry": False, "quietStartup": True})
+        return {"PI_CODING_AGENT_DIR": str(agent_dir), "PI_OFFLINE": "1", "PI_TELEMETRY": "0"}
+
+    return configure
+
+
+def _pi_command(place: Place, turn: Turn) -> list[str]:
+    command: Final = [str(place.binary), "-p", "--provider", "litellm", "--model", MODEL]
+    if turn.reasoning:
+        command += ["--thinking", "high"]
+    if turn.resume:
+        command.append("--continue")
+    return [*command, turn.prompt]
+
+
+AGENTS: tuple[Agent, ...] = (
+    Agent("pi/openai-completions", PI, _pi("openai-completions"), _pi_command, "high", ("why1-pi-store",)),
+    Agent("pi/openai-responses", PI, _pi("openai-responses"), _pi_command, "high", ("why2-pi-prompt-cache-key",)),
+    Agent("pi/anthropic-messages", PI, _pi("anthropic-messages"), _pi_command, "high"),
+)
+
+
+CLAUDE: Final = Package("npm", "@anthropic-ai/claude-code", "2.1.332", "claude")
+
+
+def _claude(place: Place) -> dict[str, str]:
+    config_dir: Final = place.home / ".claude"
+    _json(config_dir / "settings.json", {"permissions": {"allow": ["Read", "Bash(cat:*)"]}})
+    return {
+        "CLAUDE_CONFIG_DIR": str(config_dir),
+        "ANTHROPIC_BASE_URL": place.url,
+        "ANTHROPIC_AUTH_TOKEN": place.key,
+        "ANTHROPIC_MODEL": MODEL,
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": MODEL,
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": MODEL,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": MODEL,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+    }
+
+
+def _claude_command(place: Place, turn: Turn) -> list[str]:
+    command: Final = [str(place.binary), "-p", "--model", MODEL, "--allowedTools=Read"]
+    if turn.reasoning:
+        command += ["--effort", "max"]
+    if turn.resume:
+        command.append("--continue")
+    return [*command, turn.prompt]
+
+
+AGENTS += (Agent("claude-code", CLAUDE, _claude, _claude_command, "max", ("why5-claude-effort-max",)),)
+
+
+CODEX: Final = Package("npm", "@openai/codex", "0.169.1", "codex")
+
+
+def _codex(place: Place) -> dict[str, str]:
+    codex_home: Final = place.home / ".codex"
+    _write(
+        codex_home / "config.toml",
+        f"""model = "{MODEL}"
+model_provider = "litellm"
+check_for_update_on_startup = false
+
+[model_providers.litellm]
+name = "LiteLLM"
+base_url = "{place.url}/v1"
+env_key = "{KEY_ENV}"
+wire_api = "responses"
+
+[analytics]
+enabled = false
+""",
+    )
+    return {"CODEX_HOME": str(codex_home)}
+
+
+def _codex_command(place: Place, turn: Turn) -> list[str]:
+    command: Final = [str(place.binary), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    if turn.reasoning:
+        command += ["-c", 'model_reasoning_effort="high"']
+    if turn.resume:
+        command += ["resume", "--last"]
+    return [*command, turn.prompt]
+
+
+AGENTS += (Agent("codex", CODEX, _codex, _codex_command, "high", ("why4-codex-first-piece",)),)
