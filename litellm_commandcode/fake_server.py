@@ -178,7 +178,7 @@ UNICODE_SPLIT_DELTAS: Final[tuple[str, ...]] = (
     " بالعالم.",
 )
 UNICODE_SPLIT_TEXT: Final = "".join(UNICODE_SPLIT_DELTAS).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-AGENT_READ_TOOLS: Final = ("read", "read_file", "readfile", "file_read", "view", "read_text_file")
+AGENT_READ_TOOLS: Final = ("read", "read_file", "read_files", "readfile", "file_read", "view", "read_text_file")
 AGENT_SHELL_TOOLS: Final = (
     "bash",
     "shell",
@@ -186,10 +186,11 @@ AGENT_SHELL_TOOLS: Final = (
     "shell_command",
     "terminal",
     "run_command",
+    "run_commands",
     "execute_command",
 )
-AGENT_PATH_KEYS: Final = ("file_path", "filePath", "path", "absolute_path", "target_file", "file", "filename")
-AGENT_COMMAND_KEYS: Final = ("command", "cmd")
+AGENT_PATH_KEYS: Final = ("file_path", "filePath", "path", "absolute_path", "target_file", "file", "filename", "files")
+AGENT_COMMAND_KEYS: Final = ("command", "cmd", "commands")
 AGENT_REPLY: Final = "The fake server says {word}."
 AGENT_READ_REPLY: Final = "The file reads: {text}"
 SERVER_TOOL_NAME: Final = "web_search"
@@ -1282,12 +1283,23 @@ def _agent_read_call(tools: Sequence[JsonDict], path: str, seed: str) -> ToolCal
         found = _agent_tool(tools, AGENT_SHELL_TOOLS, AGENT_COMMAND_KEYS)
         if found is None:
             return None
-        command = f"cat {path}"
-        array = _as_dict(_tool_properties(found[0]).get(found[1])).get("type") == "array"
-        value = ["bash", "-lc", command] if array else command
+        value = f"cat {path}"
     tool, key = found
-    arguments = {**tool_input_for(tool.get("input_schema")), key: value}
+    arguments = {**tool_input_for(tool.get("input_schema")), key: _agent_value(key, _tool_properties(tool)[key], value)}
     return ToolCall(id=f"call_{seed[24:48]}", name=str(tool.get("name")), input=arguments)
+
+
+def _agent_value(key: str, schema: object, value: str) -> object:
+    """`value` in the shape the property takes: a string, a list of them (a command as argv), or a list of objects
+    that each name it (`files: [{"path": ...}]`)."""
+    spec = _as_dict(schema)
+    if spec.get("type") != "array":
+        return value
+    item = _as_dict(spec.get("items"))
+    item_key = next((name for name in AGENT_PATH_KEYS if name in _as_dict(item.get("properties"))), None)
+    if item_key is not None:
+        return [{item_key: value}]
+    return ["bash", "-lc", value] if key == "command" else [value]
 
 
 def _tool_output_text(message: JsonDict) -> str:

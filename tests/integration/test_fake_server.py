@@ -1199,3 +1199,14 @@ def test_agent_scenario_answers_with_the_tool_result_then_with_its_reply_word(cl
 def test_agent_scenario_without_a_read_or_shell_tool_answers_in_text(client: httpx.Client) -> None:
     events = parse_events(generate(client, make_body("[[fake:agent read=/n reply=t]] x", tools=[WEATHER_TOOL])).text)
     assert joined(events, "text-delta") == "The fake server says t."
+
+
+def test_agent_scenario_fills_list_shaped_path_and_command_properties(client: httpx.Client) -> None:
+    files = {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}}}}
+    read_files = {"name": "read_files", "input_schema": {"type": "object", "properties": {"files": files}}}
+    call = agent_call(client, [read_files], "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("read_files", {"files": [{"path": "/w/n.txt"}]})
+    commands = {"type": "array", "items": {"type": "string"}}
+    run = {"name": "run_commands", "input_schema": {"type": "object", "properties": {"commands": commands}}}
+    call = agent_call(client, [run], "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("run_commands", {"commands": ["cat /w/n.txt"]})
