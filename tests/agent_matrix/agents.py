@@ -167,3 +167,143 @@ def _codex_command(place: Place, turn: Turn) -> list[str]:
 
 
 AGENTS += (Agent("codex", CODEX, _codex, _codex_command, "high", ("why4-codex-first-piece",)),)
+
+
+OPENCODE: Final = Package("npm", "opencode-ai", "1.18.33", "opencode")
+KILO: Final = Package("npm", "@kilocode/cli", "7.7.7", "kilo")
+OPENCODE_DISABLED: Final = (
+    "AUTOUPDATE",
+    "MODELS_FETCH",
+    "LSP_DOWNLOAD",
+    "DEFAULT_PLUGINS",
+    "SHARE",
+    "CLAUDE_CODE",
+    "EXTERNAL_SKILLS",
+    "PROJECT_CONFIG",
+)
+
+
+def opencode_config(url: str, schema: str) -> dict[str, object]:
+    """The provider entry for OpenCode and Kilo (a fork of it): LiteLLM as an OpenAI-compatible provider."""
+    model: Final = {"name": "DeepSeek V4 Flash (Command Code)", "reasoning": True, "tool_call": True}
+    provider: Final = {
+        "npm": "@ai-sdk/openai-compatible",
+        "name": "LiteLLM",
+        "options": {"baseURL": f"{url}/v1", "apiKey": f"{{env:{KEY_ENV}}}"},
+        "models": {MODEL: model},
+    }
+    return {
+        "$schema": schema,
+        "provider": {"litellm": provider},
+        "model": f"litellm/{MODEL}",
+        "small_model": f"litellm/{MODEL}",
+        "autoupdate": False,
+        "share": "disabled",
+        "permission": {"read": "allow", "bash": "allow", "external_directory": "allow"},
+    }
+
+
+def _opencode_like(prefix: str, file_name: str, schema: str) -> Callable[[Place], dict[str, str]]:
+    def configure(place: Place) -> dict[str, str]:
+        path: Final = place.home / ".config" / file_name
+        _json(path, opencode_config(place.url, schema))
+        env: Final = {f"{prefix}_CONFIG": str(path)}
+        env.update({f"{prefix}_DISABLE_{name}": "1" for name in OPENCODE_DISABLED})
+        env[f"{prefix}_TELEMETRY_LEVEL"] = "off"  # Kilo's PostHog; OpenCode has none
+        return env
+
+    return configure
+
+
+def _opencode_command(place: Place, turn: Turn) -> list[str]:
+    command: Final = [str(place.binary), "run", "--model", f"litellm/{MODEL}"]
+    if turn.reasoning:
+        command += ["--variant", "high", "--thinking"]
+    if turn.resume:
+        command.append("--continue")
+    return [*command, turn.prompt]
+
+
+AGENTS += (
+    Agent(
+        "opencode",
+        OPENCODE,
+        _opencode_like("OPENCODE", "opencode/opencode.json", "https://opencode.ai/config.json"),
+        _opencode_command,
+        "high",
+    ),
+    Agent(
+        "kilo",
+        KILO,
+        _opencode_like("KILO", "kilo/kilo.json", "https://app.kilo.ai/config.json"),
+        _opencode_command,
+        "high",
+    ),
+)
+
+
+CLINE: Final = Package("npm", "cline", "3.0.65", "cline")
+
+
+def _cline(place: Place) -> dict[str, str]:
+    settings: Final = {"provider": "litellm", "apiKey": place.key, "model": MODEL, "baseUrl": f"{place.url}/v1"}
+    providers: Final = {
+        "version": 1,
+        "lastUsedProvider": "litellm",
+        "modes": {},
+        "providers": {
+            "litellm": {"settings": settings, "updatedAt": "2026-01-01T00:00:00.000Z", "tokenSource": "manual"}
+        },
+    }
+    _json(place.home / ".cline" / "data" / "settings" / "providers.json", providers)
+    return {"CLINE_LOG_ENABLED": "0"}
+
+
+def _cline_command(place: Place, turn: Turn) -> list[str]:
+    command: Final = [str(place.binary), "--json", "-P", "litellm", "-m", MODEL]
+    if turn.reasoning:
+        command += ["--thinking", "high"]
+    if turn.resume:
+        command += ["--id", cline_session(place)]
+    return [*command, turn.prompt]
+
+
+def cline_session(place: Place) -> str:
+    """The newest session id: Cline names each session's folder by it and prints it nowhere in --json mode."""
+    sessions: Final = sorted((place.home / ".cline" / "data" / "sessions").glob("*"))
+    return sessions[-1].name if sessions else "no-session"
+
+
+AGENTS += (Agent("cline", CLINE, _cline, _cline_command, "high"),)
+
+
+HERMES: Final = Package("pypi", "hermes-agent", "0.19.0", "hermes")
+
+
+def hermes_config(url: str, key: str, effort: str) -> str:
+    return f"""model:
+  provider: custom
+  default: {MODEL}
+  base_url: {url}/v1
+  api_key: {key}
+agent:
+  reasoning_effort: "{effort}"
+"""
+
+
+def _hermes(place: Place) -> dict[str, str]:
+    return {"HERMES_HOME": str(place.home / ".hermes")}
+
+
+def _hermes_command(place: Place, turn: Turn) -> list[str]:
+    # Hermes has no command-line flag for its reasoning level: the turn's level goes into config.yaml.
+    _write(
+        place.home / ".hermes" / "config.yaml", hermes_config(place.url, place.key, "ultra" if turn.reasoning else "")
+    )
+    command: Final = [str(place.binary), "chat", "-Q", "--yolo", "--ignore-rules", "-q", turn.prompt]
+    if turn.resume:
+        command.append("--continue")
+    return command
+
+
+AGENTS += (Agent("hermes", HERMES, _hermes, _hermes_command, "max", ("why6-hermes-ultra",)),)

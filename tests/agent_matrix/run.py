@@ -60,7 +60,7 @@ class TurnResult:
         if self.returncode is None:
             return f"timed out after {TURN_SECONDS} s; {_tail(self.stdout + self.stderr)}"
         for exchange in self.exchanges:
-            if exchange.status >= 400:
+            if exchange.method == "POST" and exchange.status >= 400:  # discovery probes (GET) may 404
                 return (
                     f"proxy answered {exchange.method} {exchange.path} with {exchange.status}: {error_text(exchange)}"
                 )
