@@ -9,6 +9,7 @@ only routes to it. Everything here is idempotent, and does nothing when LiteLLM 
 """
 
 import contextlib
+import importlib
 import importlib.metadata
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -34,6 +35,11 @@ if TYPE_CHECKING:
 _SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
 _SHIM_FLAG: Final = "_commandcode_runtime_shim"
 _CONTEXT_WINDOW_PHRASES: Final = ("prompt is too long", "context length", "context window", "too many tokens")
+# Where LiteLLM keeps its /v1/messages -> chat completions bridge: 1.106.x, then 1.109.x.
+_MESSAGES_ADAPTER_MODULES: Final = (
+    "litellm.llms.anthropic.pass_through.adapters.transformation",
+    "litellm.llms.anthropic.messages.adapters.transformation",
+)
 
 
 def litellm_knows_commandcode() -> bool:
@@ -78,6 +84,55 @@ def _add_provider_config() -> None:
     ProviderConfigManager._PROVIDER_CONFIG_MAP[LlmProviders(PROVIDER)] = (CommandCodeChatConfig, False)
 
 
+def _bare_effort(request: object, custom_llm_provider: object) -> str | None:
+    """`output_config.effort` of a /v1/messages request for commandcode that has no `thinking` beside it."""
+    if not isinstance(request, dict) or "thinking" in request:
+        return None
+    model: Final = request.get("model")
+    if custom_llm_provider != PROVIDER and not (isinstance(model, str) and model.startswith(f"{PROVIDER}/")):
+        return None
+    output_config: Final = request.get("output_config")
+    effort: Final = output_config.get("effort") if isinstance(output_config, dict) else None
+    return effort if isinstance(effort, str) and effort else None
+
+
+def _carry_bare_effort_to_commandcode() -> None:
+    """LiteLLM's /v1/messages bridge reads `output_config.effort` only beside adaptive `thinking` and drops it when it
+    comes alone (Claude Code sends it so): for commandcode it arrives as `reasoning_effort`, as with adaptive thinking.
+    Every other provider's request is translated as before."""
+    adapter: Final = next(
+        (
+            module.LiteLLMAnthropicMessagesAdapter
+            for name in _MESSAGES_ADAPTER_MODULES
+            if (module := _import_or_none(name)) is not None and hasattr(module, "LiteLLMAnthropicMessagesAdapter")
+        ),
+        None,
+    )
+    original: Final = getattr(adapter, "translate_anthropic_to_openai", None)
+    if adapter is None or not callable(original) or getattr(original, _SHIM_FLAG, False):
+        return
+
+    def translate_anthropic_to_openai(
+        self: object, anthropic_message_request: object, *args: object, **kwargs: object
+    ) -> tuple[object, object]:
+        translated = cast(tuple[object, object], original(self, anthropic_message_request, *args, **kwargs))
+        effort = _bare_effort(anthropic_message_request, kwargs.get("custom_llm_provider"))
+        request = translated[0]
+        if effort is not None and isinstance(request, dict) and "reasoning_effort" not in request:
+            request["reasoning_effort"] = effort
+        return translated
+
+    setattr(translate_anthropic_to_openai, _SHIM_FLAG, True)
+    adapter.translate_anthropic_to_openai = translate_anthropic_to_openai
+
+
+def _import_or_none(name: str) -> object | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 def _add_cost_map() -> None:
     entries: Final = build_cost_map()
     missing: Final = {name: entry for name, entry in entries.items() if name not in litellm.model_cost}
@@ -96,6 +151,7 @@ def register_internals() -> bool:
     _add_llm_providers_member()
     _add_provider_config()
     _add_cost_map()
+    _carry_bare_effort_to_commandcode()
     for names in (litellm.provider_list, litellm._custom_providers):
         if PROVIDER not in names:
             names.append(PROVIDER)

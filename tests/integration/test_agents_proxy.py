@@ -8,16 +8,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+import anthropic
 import httpx
 import openai
 import pytest
 
 from litellm.llms.commandcode.chat.transformation import session_thread_id
+from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ProxyProcess, proxy_env, running_proxy, write_config
 
 ROOT: Final = Path(__file__).resolve().parents[2]
+COST_MAP: Final = build_cost_map()
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 KEY: Final = "user_agents"
@@ -238,3 +241,204 @@ def test_hermes_and_opencode_history_with_whitespace_reasoning_and_large_max_tok
         [{"type": "text", "text": "Done."}],
     ]
     assert json.dumps(params).count('"reasoning"') == 0
+
+
+# --- 4. discovery -----------------------------------------------------------------------------------------------------
+
+
+def test_bug3_models_endpoint_lists_each_model_once(client: openai.OpenAI) -> None:
+    ids: Final = [model.id for model in client.models.list().data]
+
+    assert len(ids) == len(set(ids)) == len(COST_MAP)
+    assert set(ids) == set(COST_MAP)
+
+
+MODEL_INFO_FACTS: Final = (
+    "max_input_tokens",
+    "max_output_tokens",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "supports_vision",
+    "supports_reasoning",
+    "supports_function_calling",
+    "reasoning_effort_levels",
+)
+
+
+def test_cline_model_info_gives_every_model_its_cost_map_facts_once(gateway: httpx.Client) -> None:
+    response: Final = gateway.get("/v1/model/info")
+
+    assert response.status_code == 200, response.text
+    rows: Final = response.json()["data"]
+    facts: Final = {row["model_name"]: {name: row["model_info"].get(name) for name in MODEL_INFO_FACTS} for row in rows}
+    assert len(rows) == len(facts) == len(COST_MAP)
+    assert facts == {name: {fact: entry[fact] for fact in MODEL_INFO_FACTS} for name, entry in COST_MAP.items()}
+    assert facts[MODEL]["reasoning_effort_levels"] == ["high", "max"]
+    assert facts["commandcode/claude-sonnet-4-6"]["supports_vision"] is True
+
+
+# --- 3. stream shape --------------------------------------------------------------------------------------------------
+
+BURSTS: Final = ("[[fake:ok burst=1000]] ", "[[fake:ok]] ")  # the whole answer in one network read; one event per write
+
+
+def expected(server: FakeCommandCodeServer) -> dict[str, object]:
+    record: Final = only_request(server)
+    assert isinstance(record.body, dict)
+    return expected_answer(record.body)
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_bug4_codex_responses_stream_text_and_reasoning_deltas_make_the_final_answer(
+    client: openai.OpenAI, server: FakeCommandCodeServer, marker: str
+) -> None:
+    deltas: Final[dict[str, list[str]]] = {}
+    completed: list[object] = []
+    with client.responses.create(model=MODEL, input=f"{marker}hello there", stream=True) as stream:
+        for event in stream:
+            if event.type.endswith(".delta") and isinstance(delta := getattr(event, "delta", None), str):
+                deltas.setdefault(event.type, []).append(delta)
+            if event.type == "response.completed":
+                completed.append(event.response)
+
+    answer: Final = expected(server)
+    [response] = completed
+    assert isinstance(response, openai.types.responses.Response)
+    [reasoning_item] = [item for item in response.output if item.type == "reasoning"]
+    final_reasoning: Final = "".join(part.text for part in reasoning_item.content or ())
+    assert "".join(deltas["response.output_text.delta"]) == response.output_text == answer["text"]
+    assert "".join(deltas["response.reasoning_summary_text.delta"]) == final_reasoning == answer["reasoning"]
+
+
+def test_responses_stream_keeps_reasoning_and_a_tool_call_of_one_read(
+    client: openai.OpenAI, server: FakeCommandCodeServer
+) -> None:
+    tool: Final = {"type": "function", "name": "read", "parameters": READ_TOOL["function"]["parameters"]}
+    deltas: Final[list[str]] = []
+    completed: list[openai.types.responses.Response] = []
+    with client.responses.create(
+        model=MODEL, input="[[fake:ok burst=1000]] read a.txt", tools=[tool], stream=True
+    ) as stream:
+        for event in stream:
+            if event.type == "response.reasoning_summary_text.delta":
+                deltas.append(event.delta)
+            if event.type == "response.completed":
+                completed.append(event.response)
+
+    answer: Final = expected(server)
+    [call] = [item for item in completed[0].output if item.type == "function_call"]
+    assert "".join(deltas) == answer["reasoning"]
+    assert [(call.name, json.loads(call.arguments))] == [
+        (wire_call["name"], wire_call["input"]) for wire_call in answer["tool_calls"]
+    ]
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_claude_code_messages_stream_text_and_thinking_deltas_make_the_final_message(
+    proxy: ProxyProcess, server: FakeCommandCodeServer, marker: str
+) -> None:
+    with (
+        anthropic.Anthropic(base_url=proxy.url, api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS) as sdk,
+        sdk.messages.stream(
+            model=MODEL, max_tokens=4096, messages=[{"role": "user", "content": f"{marker}hello there"}]
+        ) as stream,
+    ):
+        events: Final = list(stream)
+        message: Final = stream.get_final_message()
+
+    answer: Final = expected(server)
+    deltas: Final = [event.delta for event in events if event.type == "content_block_delta"]
+    text: Final = "".join(delta.text for delta in deltas if delta.type == "text_delta")
+    thinking: Final = "".join(delta.thinking for delta in deltas if delta.type == "thinking_delta")
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert text == message.content[1].text == answer["text"]
+    assert thinking == message.content[0].thinking == answer["reasoning"]
+
+
+@pytest.mark.parametrize("marker", BURSTS)
+def test_chat_stream_chunks_carry_one_kind_of_delta_and_make_the_answer(
+    client: openai.OpenAI, server: FakeCommandCodeServer, marker: str
+) -> None:
+    with client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": f"{marker}hello there"}], stream=True
+    ) as stream:
+        deltas: Final = [choice.delta for chunk in stream for choice in chunk.choices]
+
+    answer: Final = expected(server)
+    reasoning: Final = [getattr(delta, "reasoning_content", None) for delta in deltas]
+    assert all(not (delta.content and thought) for delta, thought in zip(deltas, reasoning, strict=True))
+    assert "".join(delta.content or "" for delta in deltas) == answer["text"]
+    assert "".join(thought or "" for thought in reasoning) == answer["reasoning"]
+
+
+# --- 2. reasoning settings from every surface -------------------------------------------------------------------------
+
+
+def messages_effort(gateway: httpx.Client, server: FakeCommandCodeServer, model: str, **params: object) -> object:
+    server.reset()
+    body: Final = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hello"}], **params}
+    response: Final = gateway.post("/v1/messages", json=body, headers=ANTHROPIC_HEADERS)
+    assert response.status_code == 200, response.text
+    return wire_params(only_request(server)).get("reasoning_effort")
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [(MODEL, "max"), ("commandcode/claude-sonnet-4-6", "max"), ("commandcode/gpt-5.4-mini", "high")],
+)
+def test_bug5_claude_code_effort_max_reaches_command_code_at_the_models_top(
+    gateway: httpx.Client, server: FakeCommandCodeServer, model: str, expected: str
+) -> None:
+    adaptive: Final = messages_effort(
+        gateway, server, model, thinking={"type": "adaptive"}, output_config={"effort": "max"}
+    )
+    bare: Final = messages_effort(gateway, server, model, output_config={"effort": "max"})
+
+    assert (adaptive, bare) == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("thinking", "expected"),
+    [
+        ({"type": "enabled", "budget_tokens": 1023}, "low"),
+        ({"type": "enabled", "budget_tokens": 2048}, "medium"),
+        ({"type": "enabled", "budget_tokens": 4095}, "medium"),
+        ({"type": "enabled", "budget_tokens": 4096}, "high"),
+        ({"type": "enabled", "budget_tokens": 31999}, "high"),
+        ({"type": "adaptive"}, "medium"),
+        ({"type": "disabled"}, None),
+    ],
+)
+def test_messages_thinking_maps_to_a_level_for_claude_and_other_models(
+    gateway: httpx.Client, server: FakeCommandCodeServer, thinking: dict[str, object], expected: str | None
+) -> None:
+    claude: Final = messages_effort(gateway, server, "commandcode/claude-sonnet-4-6", thinking=thinking)
+    deepseek: Final = messages_effort(gateway, server, MODEL, thinking=thinking)
+
+    assert claude == expected
+    assert deepseek == (None if expected is None else "high")
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "expected"),
+    [
+        (MODEL, "ultra", "max"),
+        ("commandcode/gpt-5.4-mini", "ultra", "high"),
+        ("commandcode/zai-org/GLM-5.1", "ultra", None),
+        (MODEL, "minimal", "high"),
+        ("commandcode/claude-sonnet-4-6", "minimal", "low"),
+        (MODEL, "none", None),
+    ],
+)
+def test_bug6_hermes_and_pi_level_names_on_chat_and_responses(
+    client: openai.OpenAI, gateway: httpx.Client, server: FakeCommandCodeServer, model: str, effort: str, expected: str
+) -> None:
+    chat_response: Final = gateway.post(
+        "/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "hello"}], "reasoning_effort": effort},
+    )
+    client.responses.create(model=model, input="hello", reasoning={"effort": effort})  # type: ignore[typeddict-item]
+
+    assert chat_response.status_code == 200, chat_response.text
+    assert [wire_params(record).get("reasoning_effort") for record in server.requests] == [expected, expected]

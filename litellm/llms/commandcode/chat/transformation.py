@@ -12,6 +12,7 @@ import math
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ import litellm
 from litellm._logging import verbose_logger
 from litellm.exceptions import UnsupportedParamsError
 from litellm.litellm_core_utils.prompt_templates.image_handling import convert_url_to_base64
+from litellm.litellm_core_utils.reasoning_effort_utils import reasoning_effort_from_thinking_budget
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
@@ -38,6 +40,7 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_MAX_TOKENS_LIMIT,
     COMMANDCODE_MODELS,
     COMMANDCODE_PROVIDER_API_DOCS,
+    COMMANDCODE_REASONING_ALIASES,
     COMMANDCODE_REASONING_DISABLED,
     COMMANDCODE_REASONING_EFFORTS,
     COMMANDCODE_RETIRED_MODEL_IDS,
@@ -90,6 +93,7 @@ SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "max_completion_tokens",
     "temperature",
     "reasoning_effort",
+    "thinking",
     "tools",
     "tool_choice",
     "stream",
@@ -470,21 +474,44 @@ def _nearest_effort(effort: str, supported: tuple[str, ...]) -> str:
 
 
 def map_reasoning_effort(effort: str, model: str) -> str | None:
-    """The `reasoning_effort` to send for `model`, or None to send none."""
+    """The `reasoning_effort` to send for `model`, or None to send none. `none` sends none; an agent's own name
+    (`minimal`, `ultra`, `maximum`) stands for a level of Command Code's scale; a level the model lacks becomes the
+    nearest it has, so anything above its top is its top; a model without levels gets none; a model outside the
+    catalog gets the level as named."""
     if effort in COMMANDCODE_REASONING_DISABLED:
         return None
+    level: Final = COMMANDCODE_REASONING_ALIASES.get(effort, effort)
     model_info: Final = COMMANDCODE_MODELS.get(model)
     if model_info is None:
-        return effort
+        return level
     if not model_info.reasoning_efforts:
         return None
-    if effort in model_info.reasoning_efforts:
-        return effort
-    if effort not in COMMANDCODE_REASONING_EFFORTS:
-        raise _bad_request(
-            f"reasoning_effort {effort!r} is not a known level; use one of {', '.join(COMMANDCODE_REASONING_EFFORTS)}"
-        )
-    return _nearest_effort(effort, model_info.reasoning_efforts)
+    if level in model_info.reasoning_efforts:
+        return level
+    if level not in COMMANDCODE_REASONING_EFFORTS:
+        known: Final = ", ".join(("none", *COMMANDCODE_REASONING_ALIASES, *COMMANDCODE_REASONING_EFFORTS))
+        raise _bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
+    return _nearest_effort(level, model_info.reasoning_efforts)
+
+
+def effort_from_thinking(thinking: object) -> str | None:
+    """Anthropic's `thinking` as a `reasoning_effort` (then mapped to the model's levels like any other): `disabled`
+    is `none`; `enabled` goes by `budget_tokens` with LiteLLM's own thresholds (reasoning_effort_from_thinking_budget,
+    by default: below 1,024 `minimal`, below 2,048 `low`, below 4,096 `medium`, from 4,096 on `high`), so a budget
+    gives the same level whichever bridge carried it; `adaptive` leaves the level to `output_config.effort`, which
+    LiteLLM's /v1/messages bridge sends as `reasoning_effort`, and is `medium` without one, as in that bridge."""
+    thinking_map: Final = _as_mapping(thinking)
+    kind: Final = thinking_map.get("type") if thinking_map is not None else None
+    if kind == "disabled":
+        return "none"
+    if kind == "adaptive":
+        return "medium"
+    if kind != "enabled" or thinking_map is None:
+        raise _bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
+    budget: Final = thinking_map.get("budget_tokens", 0)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+        raise _bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
+    return reasoning_effort_from_thinking_budget(int(budget))
 
 
 def session_thread_id(session: str) -> str:
@@ -674,8 +701,10 @@ class ModelResponseIterator(BaseModelResponseIterator):
     """
     Iterates Command Code's event stream as `ModelResponseStream` chunks.
 
-    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here, so every event of
-    one read leaves as one merged chunk) or `str` (complete lines, as `httpx.Response.iter_lines()` yields them).
+    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here) or `str` (complete
+    lines, as `httpx.Response.iter_lines()` yields them). The deltas of one item leave merged, as few chunks as
+    possible, but a chunk carries one kind of delta only: reasoning, text or tool calls. LiteLLM's bridges to the
+    Responses and Anthropic Messages APIs read one kind per chunk and drop the rest.
     """
 
     def __init__(
@@ -690,20 +719,34 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._sync_stream: Final = sync_stream
         self._done = False
         self._primed: ModelResponseStream | None = None
+        self._ready: Final[deque[ModelResponseStream]] = deque()
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._held_surrogates: Final[dict[str, str]] = {}
+
+    def _flush(self, parts: _ChunkParts) -> None:
+        """The deltas collected so far leave as a chunk of their own, before a delta of another kind joins them."""
+        self._ready.append(self._build(parts))
+        parts.content = []
+        parts.reasoning = []
+        parts.tool_calls = []
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.reasoning or parts.tool_calls:
+                self._flush(parts)
             parts.content.append(text)
 
     def _on_reasoning_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.content or parts.tool_calls:
+                self._flush(parts)
             parts.reasoning.append(text)
 
     def _on_tool_call(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
+        if parts.content or parts.reasoning:
+            self._flush(parts)
         call_id: Final = event.get("toolCallId")
         name: Final = event.get("toolName")
         index: Final = self._tool_call_index
@@ -800,7 +843,12 @@ class ModelResponseIterator(BaseModelResponseIterator):
         for line in lines:
             if line.strip():
                 self._apply(_load_event(line), parts)
-        return None if parts.is_empty() else self._build(parts)
+        last: Final = None if parts.is_empty() else self._build(parts)
+        if not self._ready:
+            return last
+        if last is not None:
+            self._ready.append(last)
+        return self._ready.popleft()
 
     def _parse_item(self, item: bytes | str) -> ModelResponseStream | None:
         if isinstance(item, str):
@@ -828,6 +876,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = next(self.response_iterator)
@@ -849,6 +899,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = await self.async_response_iterator.__anext__()
@@ -950,9 +1002,12 @@ def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelRespon
 
 class CommandCodeChatConfig(BaseConfig):
     """
-    `reasoning_effort` is sent only at a level the model supports: `none`/`minimal` send none; a level the model
-    lacks becomes the nearest level it has on low < medium < high < xhigh < max (a tie goes to the higher level); a
-    model outside the catalog gets the value as given.
+    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`): `none` sends none, agents'
+    names (`minimal`, `ultra`) count as levels, a level the model lacks becomes the nearest level it has on
+    low < medium < high < xhigh < max (a tie goes to the higher level). Anthropic's `thinking` becomes an effort first
+    (`effort_from_thinking`: `budget_tokens` by LiteLLM's thresholds 1,024 / 2,048 / 4,096); `reasoning_effort` wins.
+    Parameters that cannot change the answer are accepted and not sent (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key`
+    or LiteLLM's session id makes one stable thread per session.
     """
 
     @property
@@ -988,9 +1043,11 @@ class CommandCodeChatConfig(BaseConfig):
                 raise _bad_request(f"{param} must be a positive integer, got {value!r}")
             return "max_tokens", clamp_max_tokens(tokens, _model_id(model))
         if param == "reasoning_effort":
-            if not isinstance(value, str):
+            value_map = _as_mapping(value)  # {"effort": ..., "summary": ...} from LiteLLM's bridges
+            level = value_map.get("effort") if value_map is not None else value
+            if not isinstance(level, str):
                 raise _bad_request(f"reasoning_effort must be a string, got {value!r}")
-            effort = map_reasoning_effort(value, _model_id(model))
+            effort = map_reasoning_effort(level, _model_id(model))
             return ("reasoning_effort", effort) if effort is not None else None
         if param == "tool_choice":
             mode = value if isinstance(value, str) else None
@@ -1015,9 +1072,12 @@ class CommandCodeChatConfig(BaseConfig):
         model: str,
         drop_params: bool,
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
+        params: Final = {name: value for name, value in non_default_params.items() if name != "thinking"}
+        if "thinking" in non_default_params and "reasoning_effort" not in params:
+            params["reasoning_effort"] = effort_from_thinking(non_default_params["thinking"])
         mapped: Final = {
             translated[0]: translated[1]
-            for param, value in non_default_params.items()
+            for param, value in params.items()
             if (translated := self._map_param(param, value, model, drop_params)) is not None
         }
         return {**optional_params, **mapped}
