@@ -2,7 +2,7 @@
 proxy, and its headless command for a turn. Every configuration here is the one docs/providers/commandcode.md shows."""
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -53,6 +53,7 @@ class Agent:
     command: Callable[[Place, Turn], Sequence[str]]
     effort: str  # the reasoning_effort the fake server must receive when reasoning is switched on
     why: Sequence[str] = field(default_factory=tuple)
+    cannot: Mapping[str, str] = field(default_factory=dict)  # scenario -> why the agent itself cannot do it headless
 
 
 def _write(path: Path, text: str) -> None:
@@ -209,7 +210,8 @@ def _opencode_like(prefix: str, file_name: str, schema: str) -> Callable[[Place]
         _json(path, opencode_config(place.url, schema))
         env: Final = {f"{prefix}_CONFIG": str(path)}
         env.update({f"{prefix}_DISABLE_{name}": "1" for name in OPENCODE_DISABLED})
-        env[f"{prefix}_TELEMETRY_LEVEL"] = "off"  # Kilo's PostHog; OpenCode has none
+        if prefix == "KILO":
+            env["KILO_TELEMETRY_LEVEL"] = "off"  # Kilo's PostHog; OpenCode sends none
         return env
 
     return configure
@@ -274,7 +276,11 @@ def cline_session(place: Place) -> str:
     return sessions[-1].name if sessions else "no-session"
 
 
-AGENTS += (Agent("cline", CLINE, _cline, _cline_command, "high"),)
+CLINE_NO_RESUME: Final = (
+    "n/a: cline 3.0.65 cannot resume a session headless (--id opens the interactive TUI and drops the prompt; "
+    "its ACP mode asks to sign in with Cline before session/load)"
+)
+AGENTS += (Agent("cline", CLINE, _cline, _cline_command, "high", cannot={"follow-up": CLINE_NO_RESUME}),)
 
 
 HERMES: Final = Package("pypi", "hermes-agent", "0.19.0", "hermes")

@@ -328,7 +328,9 @@ def check_reasoning(agent: Agent, turn: TurnResult, follow: TurnResult | None) -
     return f"pass ({agent.effort}; {', '.join(ways)})"
 
 
-def check_follow_up(turn: TurnResult) -> str:
+def check_follow_up(turn: TurnResult | None) -> str:
+    if turn is None:
+        return "FAIL: no follow-up turn ran"
     failure = turn.failure()
     if failure:
         return f"FAIL: {failure}"
@@ -462,15 +464,16 @@ def run_agent(agent: Agent, binary: Path, run_dir: Path, proxy_url: str, fake_ur
     )
     plain = run_turn(agent, place, env, turns[0], fake_url, recorder, log)
     read = run_turn(agent, place, env, turns[1], fake_url, recorder, log)
-    follow = run_turn(agent, place, env, turns[2], fake_url, recorder, log)
+    follow = None if "follow-up" in agent.cannot else run_turn(agent, place, env, turns[2], fake_url, recorder, log)
     row.cells = {
         "plain": check_plain(plain),
         "read": check_read(read),
         "reasoning": check_reasoning(agent, read, follow),
-        "follow-up": check_follow_up(follow),
+        "follow-up": agent.cannot.get("follow-up") or check_follow_up(follow),
     }
-    row.named = {name: WHY_CHECKS[name]((plain, read, follow)) for name in agent.why}
-    row.notes.append(f"{plain.seconds + read.seconds + follow.seconds:.0f} s")
+    done: Final = [turn for turn in (plain, read, follow) if turn is not None]
+    row.named = {name: WHY_CHECKS[name](done) for name in agent.why}
+    row.notes.append(f"{sum(turn.seconds for turn in done):.0f} s")
     return row
 
 
@@ -490,9 +493,9 @@ def print_table(rows: Sequence[Row], out: TextIO) -> None:
     for row in rows:
         for name, cell in row.named.items():
             print(f"  {name.ljust(28)}{row.agent.name.ljust(name_width)}{_short(cell, 160)}", file=out)
-    details: Final = [(row, s, c) for row in rows for s, c in row.cells.items() if not c.startswith("pass")]
+    details: Final = [(row, s, c) for row in rows for s, c in row.cells.items() if c not in ("pass", "?")]
     if details:
-        print("\nreasons:", file=out)
+        print("\ndetails and reasons:", file=out)
         for row, scenario, cell in details:
             print(f"  {row.agent.name} {scenario}: {_short(cell, 600)}", file=out)
 
