@@ -17,6 +17,9 @@ class Package:
     name: str
     version: str
     binary: str
+    # npm resolves dependencies as of this date (`--before`): a few days after the release, so the install is the same
+    # every time and never asks for a dependency version the registry's mirrors do not all have yet.
+    before: str = ""
 
     @property
     def spec(self) -> str:
@@ -65,7 +68,7 @@ def _json(path: Path, value: object) -> None:
     _write(path, json.dumps(value, indent=2) + "\n")
 
 
-PI: Final = Package("npm", "@mariozechner/pi-coding-agent", "0.73.1", "pi")
+PI: Final = Package("npm", "@mariozechner/pi-coding-agent", "0.73.1", "pi", "2026-07-20")
 
 
 def _pi(api: str) -> Callable[[Place], dict[str, str]]:
@@ -101,7 +104,7 @@ AGENTS: tuple[Agent, ...] = (
 )
 
 
-CLAUDE: Final = Package("npm", "@anthropic-ai/claude-code", "2.1.332", "claude")
+CLAUDE: Final = Package("npm", "@anthropic-ai/claude-code", "2.1.332", "claude", "2026-11-27")
 
 
 def _claude(place: Place) -> dict[str, str]:
@@ -134,7 +137,7 @@ def _claude_command(place: Place, turn: Turn) -> list[str]:
 AGENTS += (Agent("claude-code", CLAUDE, _claude, _claude_command, "max", ("why5-claude-effort-max",)),)
 
 
-CODEX: Final = Package("npm", "@openai/codex", "0.169.1", "codex")
+CODEX: Final = Package("npm", "@openai/codex", "0.169.1", "codex", "2026-11-20")
 
 
 def _codex(place: Place) -> dict[str, str]:
@@ -170,8 +173,8 @@ def _codex_command(place: Place, turn: Turn) -> list[str]:
 AGENTS += (Agent("codex", CODEX, _codex, _codex_command, "high", ("why4-codex-first-piece",)),)
 
 
-OPENCODE: Final = Package("npm", "opencode-ai", "1.18.33", "opencode")
-KILO: Final = Package("npm", "@kilocode/cli", "7.7.7", "kilo")
+OPENCODE: Final = Package("npm", "opencode-ai", "1.18.33", "opencode", "2026-10-01")
+KILO: Final = Package("npm", "@kilocode/cli", "7.7.7", "kilo", "2026-09-26")
 OPENCODE_DISABLED: Final = (
     "AUTOUPDATE",
     "MODELS_FETCH",
@@ -244,7 +247,7 @@ AGENTS += (
 )
 
 
-CLINE: Final = Package("npm", "cline", "3.0.65", "cline")
+CLINE: Final = Package("npm", "cline", "3.0.65", "cline", "2026-09-30")
 
 
 def _cline(place: Place) -> dict[str, str]:

@@ -108,14 +108,14 @@ def install(package: Package, cache: Path) -> Path:
         else (target / "bin" / package.binary)
     )
     stamp: Final = target / ".installed"
-    if stamp.exists() and binary.exists():
+    installed: Final = f"{package.spec} --before={package.before}\n"
+    if stamp.exists() and binary.exists() and stamp.read_text(encoding="utf-8") == installed:
         return binary
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     if package.registry == "npm":
-        steps = [
-            ["npm", "install", "--prefix", str(target), "--no-audit", "--no-fund", "--loglevel=error", package.spec]
-        ]
+        npm = ["npm", "install", "--prefix", str(target), "--no-audit", "--no-fund", "--loglevel=error"]
+        steps = [[*npm, f"--before={package.before}", package.spec]]
     else:
         python = str(target / "bin" / "python")
         steps = [
@@ -131,7 +131,7 @@ def install(package: Package, cache: Path) -> Path:
             raise Skip(f"{package.spec}: {' '.join(step[:3])} failed: {_tail(done.stderr or done.stdout)}")
     if not binary.exists():
         raise Skip(f"{package.spec}: installed, but {binary.name} is missing")
-    stamp.write_text(package.spec + "\n", encoding="utf-8")
+    stamp.write_text(installed, encoding="utf-8")
     return binary
 
 
