@@ -140,6 +140,12 @@ def test_bug1_pi_openai_completions_store_false_is_answered(
         ("parallel_tool_calls", False),
         ("service_tier", "priority"),
         ("stream_options", {"include_usage": True}),
+        ("top_p", 1),
+        ("presence_penalty", 0),
+        ("frequency_penalty", 0),
+        ("logprobs", False),
+        ("response_format", {"type": "text"}),
+        ("n", 1),
     ],
 )
 def test_params_that_cannot_change_the_answer_are_accepted_and_not_sent(
@@ -195,7 +201,13 @@ def test_claude_code_session_header_makes_one_thread_on_messages(
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("n", 2), ("logprobs", True), ("response_format", {"type": "json_object"}), ("tool_choice", "required")],
+    [
+        ("n", 2),
+        ("logprobs", True),
+        ("response_format", {"type": "json_object"}),
+        ("top_p", 0.9),
+        ("tool_choice", "required"),
+    ],
 )
 def test_params_that_would_change_the_answer_are_a_400_that_says_what_to_do(
     gateway: httpx.Client, server: FakeCommandCodeServer, param: str, value: object
@@ -210,7 +222,9 @@ def test_params_that_would_change_the_answer_are_a_400_that_says_what_to_do(
 def test_params_that_would_change_the_answer_are_dropped_with_drop_params(
     gateway: httpx.Client, server: FakeCommandCodeServer
 ) -> None:
-    response: Final = chat(gateway, n=2, logprobs=True, tool_choice="required", tools=[READ_TOOL], drop_params=True)
+    response: Final = chat(
+        gateway, n=2, logprobs=True, top_p=0.5, tool_choice="required", tools=[READ_TOOL], drop_params=True
+    )
 
     assert response.status_code == 200, response.text
     assert set(wire_params(only_request(server))) == WIRE_PARAMS

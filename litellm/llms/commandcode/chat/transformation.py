@@ -88,6 +88,11 @@ ACCEPTED_WITHOUT_EFFECT: Final[tuple[str, ...]] = (
     "service_tier",
 )
 SESSION_PARAM: Final[str] = "prompt_cache_key"
+# Parameters accepted at the one value that asks for what Command Code does anyway (not sent); any other value would
+# change the answer and cannot be expressed.
+NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
+    {"top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False, "response_format": {"type": "text"}}
+)
 SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "max_tokens",
     "max_completion_tokens",
@@ -100,6 +105,7 @@ SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "stream_options",
     SESSION_PARAM,
     *ACCEPTED_WITHOUT_EFFECT,
+    *NEUTRAL_VALUES,
 )
 SUPPORTED_IMAGE_TYPES: Final[frozenset[str]] = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
 MISSING_TOOL_RESULT: Final[str] = "No result: the tool call did not complete."
@@ -1063,6 +1069,13 @@ class CommandCodeChatConfig(BaseConfig):
             return param, value
         if param == SESSION_PARAM and isinstance(value, str) and value:
             return param, value
+        if param in NEUTRAL_VALUES and value != NEUTRAL_VALUES[param]:
+            _unsupported(
+                f"commandcode cannot honour {param}={value!r:.60} (only {NEUTRAL_VALUES[param]!r}, which changes "
+                "nothing, is accepted)",
+                model,
+                drop_params,
+            )
         return None
 
     def map_openai_params(

@@ -229,7 +229,34 @@ def test_supported_params_are_what_the_wire_honours_plus_what_cannot_change_the_
         "metadata",
         "parallel_tool_calls",
         "service_tier",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "response_format",
     ]
+
+
+@pytest.mark.parametrize(
+    ("param", "neutral", "other"),
+    [
+        ("top_p", 1, 0.9),
+        ("top_p", 1.0, 0),
+        ("presence_penalty", 0, 0.5),
+        ("frequency_penalty", 0.0, -1),
+        ("logprobs", False, True),
+        ("response_format", {"type": "text"}, {"type": "json_object"}),
+    ],
+)
+def test_a_param_at_the_value_that_changes_nothing_is_accepted_and_any_other_value_is_unsupported(
+    param: str, neutral: object, other: object
+) -> None:
+    assert map_params({param: neutral}) == {}
+    with pytest.raises(UnsupportedParamsError) as error:
+        map_params({param: other})
+    assert error.value.status_code == 400
+    assert f"commandcode cannot honour {param}=" in error.value.message and "drop_params" in error.value.message
+    assert map_params({param: other}, drop_params=True) == {}
 
 
 @pytest.mark.parametrize(
