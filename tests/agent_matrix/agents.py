@@ -162,7 +162,7 @@ enabled = false
 
 
 def _codex_command(place: Place, turn: Turn) -> list[str]:
-    command: Final = [str(place.binary), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    command: Final = [str(place.binary), "exec", "--skip-git-repo-check"]
     if turn.reasoning:
         command += ["-c", 'model_reasoning_effort="high"']
     if turn.resume:
