@@ -2,7 +2,8 @@
 proxy, and its headless command for a turn. Every configuration here is the one docs/providers/commandcode.md shows."""
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -56,7 +57,6 @@ class Agent:
     command: Callable[[Place, Turn], Sequence[str]]
     effort: str  # the reasoning_effort the fake server must receive when reasoning is switched on
     why: Sequence[str] = field(default_factory=tuple)
-    cannot: Mapping[str, str] = field(default_factory=dict)  # scenario -> why the agent itself cannot do it headless
 
 
 def _write(path: Path, text: str) -> None:
@@ -261,16 +261,18 @@ def _cline(place: Place) -> dict[str, str]:
         },
     }
     _json(place.home / ".cline" / "data" / "settings" / "providers.json", providers)
-    return {"CLINE_LOG_ENABLED": "0"}
+    # ACP mode (the follow-up turn) asks to sign in to Cline unless CLINE_API_KEY is set, and takes its provider from
+    # CLINE_PROVIDER; the base URL comes from the settings above.
+    return {"CLINE_LOG_ENABLED": "0", "CLINE_PROVIDER": "litellm", "CLINE_API_KEY": place.key}
 
 
 def _cline_command(place: Place, turn: Turn) -> list[str]:
-    command: Final = [str(place.binary), "--json", "-P", "litellm", "-m", MODEL]
-    if turn.reasoning:
-        command += ["--thinking", "high"]
+    model: Final = ["-P", "litellm", "-m", MODEL, *(["--thinking", "high"] if turn.reasoning else [])]
     if turn.resume:
-        command += ["--id", cline_session(place)]
-    return [*command, turn.prompt]
+        # `cline --id` opens the interactive TUI and drops the prompt; ACP's session/load continues a session headless.
+        acp: Final = [sys.executable, str(Path(__file__).with_name("acp.py")), cline_session(place), MODEL, turn.prompt]
+        return [*acp, "--", str(place.binary), "--acp", *model]
+    return [str(place.binary), "--json", *model, turn.prompt]
 
 
 def cline_session(place: Place) -> str:
@@ -279,11 +281,7 @@ def cline_session(place: Place) -> str:
     return sessions[-1].name if sessions else "no-session"
 
 
-CLINE_NO_RESUME: Final = (
-    "n/a: cline 3.0.65 cannot resume a session headless (--id opens the interactive TUI and drops the prompt; "
-    "its ACP mode asks to sign in with Cline before session/load)"
-)
-AGENTS += (Agent("cline", CLINE, _cline, _cline_command, "high", cannot={"follow-up": CLINE_NO_RESUME}),)
+AGENTS += (Agent("cline", CLINE, _cline, _cline_command, "high"),)
 
 
 HERMES: Final = Package("pypi", "hermes-agent", "0.19.0", "hermes")

@@ -462,7 +462,7 @@ def run_agent(agent: Agent, binary: Path, run_dir: Path, proxy_url: str, fake_ur
         Turn(f"[[fake:agent reply={FOLLOW_WORD}]] Thanks. Anything else?", reasoning=True, resume=True),
     )
     results: list[TurnResult] = []
-    for turn in turns[: 2 if "follow-up" in agent.cannot else 3]:
+    for turn in turns:
         if results and results[-1].returncode is None:
             break  # an agent that hung once would hang again: its other turns are not run
         results.append(run_turn(agent, place, env, turn, fake_url, recorder, log))
@@ -472,7 +472,7 @@ def run_agent(agent: Agent, binary: Path, run_dir: Path, proxy_url: str, fake_ur
         "plain": check_plain(plain) if plain else skipped,
         "read": check_read(read) if read else skipped,
         "reasoning": check_reasoning(agent, read, follow) if read else skipped,
-        "follow-up": agent.cannot.get("follow-up") or (check_follow_up(follow) if follow else skipped),
+        "follow-up": check_follow_up(follow) if follow else skipped,
     }
     done: Final = [turn for turn in (plain, read, follow) if turn is not None]
     row.named = {name: WHY_CHECKS[name](done) for name in agent.why}
