@@ -40,6 +40,7 @@ NOTES: Final = "notes.txt"
 SCENARIOS: Final = ("plain", "read", "reasoning", "follow-up")
 REASONING_SHOWN: Final = ("I will call it", "I will report its result", "I will answer briefly")
 TAIL: Final = 400
+KEPT_RUNS: Final = 2  # the logs and agent homes of the newest runs stay in the cache; older ones are removed
 
 
 class Skip(Exception):
@@ -513,6 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.cache.mkdir(parents=True, exist_ok=True)
     installed: Final = install_all(agents, args.cache)
     print(f"agents: installed in {time.monotonic() - started:.0f} s into {args.cache}", flush=True)
+    for old_run in sorted(args.cache.glob("run-*"), key=lambda path: path.stat().st_mtime)[:-KEPT_RUNS]:
+        shutil.rmtree(old_run, ignore_errors=True)
     run_dir: Final = Path(tempfile.mkdtemp(prefix="run-", dir=args.cache))
     rows: list[Row] = []
     with contextlib.ExitStack() as stack:
