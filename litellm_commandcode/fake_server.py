@@ -139,6 +139,7 @@ SCENARIO_PARAMS: Final[dict[str, frozenset[str]]] = {
     "long": frozenset({"events", "size", "burst"}),
     "unicode": frozenset(),
     "unicode_deltas": frozenset(),
+    "agent": frozenset({"reply", "read", "burst"}),
 }
 KNOWN_STATUSES: Final = frozenset(status.value for status in HTTPStatus)
 RATE_LIMIT_WINDOWS: Final = ("fiveHour", "weekly", "daily")
@@ -177,6 +178,21 @@ UNICODE_SPLIT_DELTAS: Final[tuple[str, ...]] = (
     " بالعالم.",
 )
 UNICODE_SPLIT_TEXT: Final = "".join(UNICODE_SPLIT_DELTAS).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+AGENT_READ_TOOLS: Final = ("read", "read_file", "read_files", "readfile", "file_read", "view", "read_text_file")
+AGENT_SHELL_TOOLS: Final = (
+    "bash",
+    "shell",
+    "exec_command",
+    "shell_command",
+    "terminal",
+    "run_command",
+    "run_commands",
+    "execute_command",
+)
+AGENT_PATH_KEYS: Final = ("file_path", "filePath", "path", "absolute_path", "target_file", "file", "filename", "files")
+AGENT_COMMAND_KEYS: Final = ("command", "cmd", "commands")
+AGENT_REPLY: Final = "The fake server says {word}."
+AGENT_READ_REPLY: Final = "The file reads: {text}"
 SERVER_TOOL_NAME: Final = "web_search"
 SERVER_TOOL_OUTPUT: Final[JsonDict] = {
     "results": [{"title": "Fake search result", "url": "https://example.com/fake"}],
@@ -1246,6 +1262,86 @@ def _plan_reasoning_only(ctx: _Context) -> Reply:
     return _burst_stream(ctx, _answer_events(only, ctx.params))
 
 
+def _tool_properties(tool: JsonDict) -> JsonDict:
+    return _as_dict(_as_dict(tool.get("input_schema")).get("properties"))
+
+
+def _agent_tool(tools: Sequence[JsonDict], names: Sequence[str], keys: Sequence[str]) -> tuple[JsonDict, str] | None:
+    for name in names:
+        for tool in tools:
+            key = next((key for key in keys if key in _tool_properties(tool)), None)
+            if str(tool.get("name")).lower() == name and key is not None:
+                return tool, key
+    return None
+
+
+def _agent_read_call(tools: Sequence[JsonDict], path: str, seed: str) -> ToolCall | None:
+    """A call of the agent's own file-reading tool for `path`, or of its shell tool (`cat PATH`) when it has none."""
+    found = _agent_tool(tools, AGENT_READ_TOOLS, AGENT_PATH_KEYS)
+    value: object = path
+    if found is None:
+        found = _agent_tool(tools, AGENT_SHELL_TOOLS, AGENT_COMMAND_KEYS)
+        if found is None:
+            return None
+        value = f"cat {path}"
+    tool, key = found
+    arguments = {**tool_input_for(tool.get("input_schema")), key: _agent_value(key, _tool_properties(tool)[key], value)}
+    return ToolCall(id=f"call_{seed[24:48]}", name=str(tool.get("name")), input=arguments)
+
+
+def _agent_value(key: str, schema: object, value: str) -> object:
+    """`value` in the shape the property takes: a string, a list of them (a command as argv), or a list of objects
+    that each name it (`files: [{"path": ...}]`)."""
+    spec = _as_dict(schema)
+    if spec.get("type") != "array":
+        return value
+    item = _as_dict(spec.get("items"))
+    item_key = next((name for name in AGENT_PATH_KEYS if name in _as_dict(item.get("properties"))), None)
+    if item_key is not None:
+        return [{item_key: value}]
+    return ["bash", "-lc", value] if key == "command" else [value]
+
+
+def _tool_output_text(message: JsonDict) -> str:
+    values = [_as_dict(part.get("output")).get("value") for part in _parts(message)]
+    return "\n".join(value if isinstance(value, str) else _canonical(value) for value in values)
+
+
+def _agent_content(ctx: _Context, seed: str) -> tuple[str, str, tuple[ToolCall, ...]]:
+    messages = _as_list(ctx.params.get("messages"))
+    last = _as_dict(messages[-1]) if messages else {}
+    path = ctx.scenario.params.get("read")
+    if path and last.get("role") == "tool":
+        return AGENT_READ_REPLY.format(text=_tool_output_text(last)), _reasoning_text("tool_result", ""), ()
+    tools = [tool for tool in _as_list(ctx.params.get("tools")) if isinstance(tool, dict)]
+    call = _agent_read_call(tools, path, seed) if path and last.get("role") == "user" else None
+    if call is not None:
+        return "", _reasoning_text("tool", call.name), (call,)
+    word = ctx.scenario.params.get("reply", "hello")
+    return AGENT_REPLY.format(word=word), _reasoning_text("text", _last_user_text(messages)), ()
+
+
+def _plan_agent(ctx: _Context) -> Reply:
+    """A coding agent's turn: `read=PATH` calls the agent's own read tool (or shell tool) for PATH and then answers
+    with what the tool returned; otherwise (and for requests without such a tool) the text `reply=WORD` says."""
+    seed = _seed(ctx.params)
+    text, reasoning_hint, calls = _agent_content(ctx, seed)
+    answer = _build_answer(ctx.params, ctx.model, force_text=True)
+    reasoning = reasoning_hint if ctx.model.reasoning else ""
+    finish = ("tool-calls", "tool_calls") if calls else ("stop", "stop")
+    usage = _usage(ctx.model, ctx.params, len(text) + _tool_calls_chars(calls), len(reasoning))
+    agent = replace(
+        answer,
+        text=text,
+        reasoning=reasoning,
+        tool_calls=calls,
+        finish_reason=finish[0],
+        raw_finish_reason=finish[1],
+        usage=usage,
+    )
+    return _burst_stream(ctx, _answer_events(agent, ctx.params))
+
+
 def _server_tool_events(ctx: _Context, seed: str) -> tuple[list[JsonDict], int, int]:
     tool_input: JsonDict = {"query": _last_user_text(_as_list(ctx.params.get("messages")))[:100]}
     call_id = f"srvtoolu_{seed[48:64]}"
@@ -1420,6 +1516,7 @@ PLANNERS: Final[dict[str, Callable[[_Context], Reply]]] = {
     "long": _plan_long,
     "unicode": _plan_unicode,
     "unicode_deltas": _plan_unicode_deltas,
+    "agent": _plan_agent,
 }
 
 

@@ -45,6 +45,7 @@ from litellm.llms.custom_httpx.http_handler import HTTPHandler
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests import proxy_process
+from tests.agent_matrix import agents
 from tests.proxy_process import ProxyProcess, running_proxy, write_config
 
 NATIVE: Final = litellm_knows_commandcode()
@@ -578,6 +579,13 @@ def test_every_block_is_runnable_or_marked_skipped_and_every_executed_block_has_
     assert skipped == [
         "Install the plug-in",
         "Start the proxy",
+        "Pi",
+        "Claude Code",
+        "Codex CLI",
+        "OpenCode and Kilo CLI",
+        "Cline",
+        "~/.hermes/config.yaml",
+        "Hermes Agent",
         "Provider API with the SDK",
         "config.yaml (Provider API)",
     ]
@@ -839,3 +847,45 @@ def test_usage_window_429_says_when_to_retry_in_the_sdk_and_through_the_proxy(
     assert "The fiveHour usage window of your plan is exhausted; it resets at " in raised.value.message
     assert response.status_code == 429
     assert 590 <= int(response.headers["retry-after"]) <= 600
+
+
+AGENT_DOC_URL: Final = "http://localhost:4000"
+# Configurations the page shows once for several agents: (agent, file) -> the shown file's title and the substitutions
+# that turn the shown text into this agent's file.
+AGENT_DOC_VARIANTS: Final[Mapping[tuple[str, str], tuple[str, Sequence[tuple[str, str]]]]] = {
+    ("pi/openai-responses", "~/.pi/agent/models.json"): (
+        "~/.pi/agent/models.json",
+        (('"openai-completions"', '"openai-responses"'),),
+    ),
+    ("pi/anthropic-messages", "~/.pi/agent/models.json"): (
+        "~/.pi/agent/models.json",
+        (('"openai-completions"', '"anthropic-messages"'), (f'"{AGENT_DOC_URL}/v1"', f'"{AGENT_DOC_URL}"')),
+    ),
+    ("kilo", "~/.config/kilo/kilo.json"): (
+        "~/.config/opencode/opencode.json",
+        (("https://opencode.ai/config.json", "https://app.kilo.ai/config.json"),),
+    ),
+}
+
+
+def agent_files(tmp: Path, agent: agents.Agent) -> dict[str, str]:
+    """Every file the matrix writes for `agent` (a reasoning turn), by its path under ~, with the page's URL and key."""
+    place: Final = agents.Place(home=tmp, workspace=tmp / "work", url=AGENT_DOC_URL, key=PAGE_PROXY_KEY, binary=tmp)
+    agent.configure(place)
+    agent.command(place, agents.Turn("prompt", reasoning=True, resume=False))
+    return {f"~/{path.relative_to(tmp)}": path.read_text(encoding="utf-8") for path in tmp.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("agent", agents.AGENTS, ids=[agent.name for agent in agents.AGENTS])
+def test_the_coding_agent_configurations_on_the_page_are_the_ones_the_matrix_runs(
+    agent: agents.Agent, tmp_path: Path
+) -> None:
+    shown: Final = {block.title: block.code for block in page_blocks(section(page_text(), "Use with coding agents"))}
+    files: Final = agent_files(tmp_path, agent)
+    assert files
+    for path, text in files.items():
+        title, substitutions = AGENT_DOC_VARIANTS.get((agent.name, path), (path, ()))
+        expected = shown[title]
+        for old, new in substitutions:
+            expected = expected.replace(old, new)
+        assert text == expected, f"{agent.name}: {path}"

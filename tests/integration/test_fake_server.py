@@ -1130,3 +1130,83 @@ def test_cli_prints_ready_line_and_serves_until_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5)
+
+
+AGENT_TOOLS: Final = [
+    {"name": "Task", "input_schema": {"type": "object", "properties": {"prompt": {"type": "string"}}}},
+    {
+        "name": "Bash",
+        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+    },
+    {
+        "name": "Read",
+        "input_schema": {
+            "type": "object",
+            "properties": {"file_path": {"type": "string"}, "limit": {"type": "integer"}},
+            "required": ["file_path"],
+        },
+    },
+]
+CODEX_SHELL: Final = {
+    "name": "shell",
+    "input_schema": {
+        "type": "object",
+        "properties": {"command": {"type": "array", "items": {"type": "string"}}, "workdir": {"type": "string"}},
+        "required": ["command"],
+    },
+}
+
+
+def agent_call(client: httpx.Client, tools: list[object], marker: str) -> dict[str, object]:
+    events = parse_events(generate(client, make_body(f"{marker} read it", tools=tools)).text)
+    return only(events, "tool-call")
+
+
+def test_agent_scenario_calls_the_agents_read_tool_by_name_with_the_path(client: httpx.Client) -> None:
+    call = agent_call(client, list(AGENT_TOOLS), "[[fake:agent read=/work/notes.txt]]")
+    assert (call["toolName"], call["input"]) == ("Read", {"file_path": "/work/notes.txt"})
+
+
+def test_agent_scenario_falls_back_to_the_shell_tool_string_or_argv(client: httpx.Client) -> None:
+    call = agent_call(client, list(AGENT_TOOLS[:2]), "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("Bash", {"command": "cat /w/n.txt"})
+    call = agent_call(client, [CODEX_SHELL], "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("shell", {"command": ["bash", "-lc", "cat /w/n.txt"]})
+
+
+def test_agent_scenario_answers_with_the_tool_result_then_with_its_reply_word(client: httpx.Client) -> None:
+    call = {"type": "tool-call", "toolCallId": "call_9", "toolName": "Read", "input": {"file_path": "/n"}}
+    result = {
+        "type": "tool-result",
+        "toolCallId": "call_9",
+        "toolName": "Read",
+        "output": {"type": "text", "value": "1\tsecret-42"},
+    }
+    messages = [
+        user("[[fake:agent read=/n]] go"),
+        {"role": "assistant", "content": [call]},
+        {"role": "tool", "content": [result]},
+    ]
+    events = parse_events(generate(client, make_body(tools=list(AGENT_TOOLS), messages=messages)).text)
+    assert joined(events, "text-delta") == "The file reads: 1\tsecret-42"
+    assert only(events, "finish")["finishReason"] == "stop"
+    events = parse_events(generate(client, make_body("[[fake:agent reply=w-7]] hi", tools=list(AGENT_TOOLS))).text)
+    assert joined(events, "text-delta") == "The fake server says w-7."
+    assert joined(events, "reasoning-delta") == "The user wrote 3 words. I will answer briefly."
+    assert "tool-call" not in types_of(events)
+
+
+def test_agent_scenario_without_a_read_or_shell_tool_answers_in_text(client: httpx.Client) -> None:
+    events = parse_events(generate(client, make_body("[[fake:agent read=/n reply=t]] x", tools=[WEATHER_TOOL])).text)
+    assert joined(events, "text-delta") == "The fake server says t."
+
+
+def test_agent_scenario_fills_list_shaped_path_and_command_properties(client: httpx.Client) -> None:
+    files = {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}}}}
+    read_files = {"name": "read_files", "input_schema": {"type": "object", "properties": {"files": files}}}
+    call = agent_call(client, [read_files], "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("read_files", {"files": [{"path": "/w/n.txt"}]})
+    commands = {"type": "array", "items": {"type": "string"}}
+    run = {"name": "run_commands", "input_schema": {"type": "object", "properties": {"commands": commands}}}
+    call = agent_call(client, [run], "[[fake:agent read=/w/n.txt]]")
+    assert (call["toolName"], call["input"]) == ("run_commands", {"commands": ["cat /w/n.txt"]})
