@@ -223,12 +223,14 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
     so that streams, usage, retries and errors behave as for a built-in provider (an async stream is opened and its
     first chunk read before `acompletion` returns). The errors are mapped here, as upstream's `exception_type` branch
     maps them."""
+    from litellm.llms.commandcode.chat.handler import commandcode_completion
     from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
 
     api_base: Final = CommandCodeChatConfig.get_api_base(ctx.api_base)
     api_key: Final = CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
     try:
-        response: Final = litellm.main.base_llm_http_handler.completion(
+        response: Final = commandcode_completion(
+            litellm.main.base_llm_http_handler,
             model=ctx.model,
             messages=ctx.messages,
             api_base=api_base,
@@ -245,7 +247,6 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
             api_key=api_key,
             headers=ctx.headers or litellm.headers,
             client=ctx.client,
-            provider_config=CommandCodeChatConfig(),
         )
     except BaseLLMException as error:
         raise _mapped(error, ctx.model) from error
