@@ -13,6 +13,7 @@ API access; the generate door still serves it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -57,6 +58,7 @@ ANTHROPIC_ERROR_TYPES: Final = {
 }
 CONTENT_EVENTS: Final = frozenset({"text-delta", "reasoning-delta", "tool-call"})
 FAKE_SIGNATURE: Final = "fake-signature"
+EMBEDDED_STATUS_RE: Final = re.compile(r"^\s*([45]\d\d)\b")
 
 
 @dataclass(frozen=True)
@@ -359,11 +361,14 @@ def _steps(reply: StreamReply) -> list[Step]:
 
 
 def _wire_error(event: JsonDict) -> tuple[int, str]:
+    """An in-stream error's status (its `statusCode`, a status the message starts with, or 500) and message."""
     error = event.get("error")
-    if isinstance(error, dict):
-        status = error.get("statusCode")
-        return (status if isinstance(status, int) else 500), str(error.get("message", ""))
-    return 500, str(error)
+    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    status = error.get("statusCode") if isinstance(error, dict) else None
+    embedded = EMBEDDED_STATUS_RE.match(message)
+    if isinstance(status, int):
+        return status, message
+    return (int(embedded.group(1)) if embedded else 500), message
 
 
 def _first_error_before_content(steps: Sequence[Step]) -> JsonDict | None:
