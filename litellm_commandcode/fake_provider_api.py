@@ -331,32 +331,41 @@ def generate_params(door: Door, body: JsonDict) -> tuple[JsonDict, fake.ModelInf
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _events_of(data: bytes) -> list[JsonDict]:
-    """The generate door's NDJSON events inside one chunked write (lines that are not JSON are skipped, as every
-    client of that door does)."""
-    events: list[JsonDict] = []
+def _payload(data: bytes) -> bytes:
+    """The bytes inside one chunked-encoding write."""
+    payload = b""
     rest = data
     while rest:
         size_line, _, rest = rest.partition(b"\r\n")
         size = int(size_line, 16)
-        payload, rest = rest[:size], rest[size + 2 :]
-        for line in payload.split(b"\n"):
-            loaded = fake._loads_or_none(line.strip()) if line.strip() else None
-            if isinstance(loaded, dict):
-                events.append(loaded)
-    return events
+        payload, rest = payload + rest[:size], rest[size + 2 :]
+    return payload
+
+
+def _events_of(lines: Iterable[bytes]) -> list[JsonDict]:
+    """The generate door's NDJSON events in complete lines (lines that are not JSON are skipped, as every client of
+    that door does)."""
+    loaded = (fake._loads_or_none(line.strip()) for line in lines if line.strip())
+    return [event for event in loaded if isinstance(event, dict)]
 
 
 Step = list[JsonDict] | fake._Pause | fake._Reset
 
 
 def _steps(reply: StreamReply) -> list[Step]:
+    """The planned events write by write; a line split across writes (a character cut between two network reads)
+    belongs to the write that completes it."""
     steps: list[Step] = []
+    held = b""
     for action in reply.actions:
-        if isinstance(action, fake._Write):
-            steps += [_events_of(action.data)] * action.count
-        else:
+        if not isinstance(action, fake._Write):
             steps.append(action)
+            continue
+        for _ in range(action.count):
+            *lines, held = (held + _payload(action.data)).split(b"\n")
+            steps.append(_events_of(lines))
+    if held.strip():
+        steps.append(_events_of([held]))
     return steps
 
 
@@ -516,8 +525,11 @@ def _whole_answer(door: Door, steps: Sequence[Step], model: str, response_id: st
 
 
 def _sse(data: object, event: str | None = None) -> bytes:
+    """One SSE event. U+2028/U+2029 are escaped (a guess at the real server): httpx's `iter_lines`, which LiteLLM's
+    OpenAI and Anthropic stream parsers read, splits lines at them, cutting a raw one's JSON in two."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("\u2028", "\\u2028")
     head = f"event: {event}\n" if event else ""
-    return fake._utf8(head + "data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n\n")
+    return fake._utf8(head + "data: " + text.replace("\u2029", "\\u2029") + "\n\n")
 
 
 class _OpenAIStream:

@@ -7,23 +7,26 @@ the URL, the key, the model ids and the errors (the same `CommandCodeError`, usa
 """
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, cast
 
 import httpx
 
 from litellm.llms.anthropic.chat.transformation import AnthropicConfig
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
 from litellm.llms.commandcode.chat.transformation import (
+    MISSING_TOOL_RESULT,
     PROVIDER,
     THREAD_ID_PARAM,
     VERSION_PARAM,
     CommandCodeChatConfig,
+    _image_part,
     _model_id,
     _parse_error_body,
 )
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_KEY_ENV_VARS,
+    COMMANDCODE_MODELS,
     COMMANDCODE_PROVIDER_API_PATH,
     COMMANDCODE_ROUTE_ENV_VAR,
     COMMANDCODE_ROUTE_PARAM,
@@ -61,6 +64,83 @@ def uses_messages_endpoint(model: str) -> bool:
 
 def _client_params_removed(optional_params: Mapping[str, object]) -> JsonObject:
     return {key: value for key, value in optional_params.items() if key not in CLIENT_PARAMS}
+
+
+def _check_images(messages: Sequence[AllMessageValues], model: str) -> None:
+    """The image checks of the default door (vision model, PNG/JPEG/GIF/WebP, 5 MiB), so that a refused image is the
+    same 400 on both doors and nothing is sent; http(s) images are left for the server to fetch."""
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        if message.get("role") not in ("user", "tool") or isinstance(content, str) or content is None:
+            continue
+        for part in cast(Sequence[object], content):
+            if not isinstance(part, Mapping) or part.get("type") != "image_url":
+                continue
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, Mapping) else image
+            remote = isinstance(url, str) and url.startswith(("http://", "https://"))
+            info = COMMANDCODE_MODELS.get(model)
+            if remote and (info is None or info.vision):
+                continue
+            _image_part(part, model, f"messages[{index}]")  # raises for a text-only model before fetching anything
+
+
+class _Pairing:
+    """Tool results matched to the calls of the assistant message before them, as the default door does it: a call
+    without a result gets `MISSING_TOOL_RESULT`, a result without its call (late, twice, compacted away) becomes user
+    text. OpenAI-schema servers reject either."""
+
+    def __init__(self) -> None:
+        self.out: list[AllMessageValues] = []
+        self.names: dict[str, str] = {}
+        self.open: dict[str, str] = {}
+        self.orphans: list[str] = []
+
+    def close(self) -> None:
+        self.out.extend(
+            cast(AllMessageValues, {"role": "tool", "tool_call_id": call_id, "content": MISSING_TOOL_RESULT})
+            for call_id in self.open
+        )
+        self.open = {}
+        if self.orphans:
+            self.out.append(cast(AllMessageValues, {"role": "user", "content": "\n\n".join(self.orphans)}))
+            self.orphans = []
+
+    def add(self, message: AllMessageValues) -> None:
+        role: Final = message.get("role")
+        if role == "tool":
+            self.add_tool(message)
+            return
+        self.close()
+        self.out.append(message)
+        if role != "assistant":
+            return
+        calls: Final = message.get("tool_calls") or ()
+        for call in cast(Sequence[Mapping[str, object]], calls):
+            function = call.get("function")
+            name = function.get("name") if isinstance(function, Mapping) else None
+            self.open[str(call.get("id"))] = str(name or "")
+        self.names.update(self.open)
+
+    def add_tool(self, message: AllMessageValues) -> None:
+        call_id: Final = str(message.get("tool_call_id"))
+        if self.open.pop(call_id, None) is not None:
+            self.out.append(message)
+            return
+        content: Final = message.get("content")
+        text: Final = content if isinstance(content, str) else json.dumps(content)
+        name: Final = self.names.get(call_id, "unknown tool")
+        self.orphans.append(f"Result of tool call {call_id} ({name}):\n{text}")
+
+
+def provider_api_messages(messages: Sequence[AllMessageValues], model: str) -> list[AllMessageValues]:
+    """The conversation as the Provider API accepts it: images checked, tool calls and results paired."""
+    _check_images(messages, _model_id(model))
+    pairing: Final = _Pairing()
+    for message in messages:
+        pairing.add(message)
+    pairing.close()
+    return pairing.out
 
 
 def _api_key_or_raise(api_key: str | None) -> str:
@@ -165,7 +245,11 @@ class CommandCodeProviderAPIChatConfig(OpenAIGPTConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = super().transform_request(
-            _model_id(model), messages, _client_params_removed(optional_params), litellm_params, headers
+            _model_id(model),
+            provider_api_messages(messages, model),
+            _client_params_removed(optional_params),
+            litellm_params,
+            headers,
         )
         return request
 
@@ -178,7 +262,11 @@ class CommandCodeProviderAPIChatConfig(OpenAIGPTConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = await super().async_transform_request(
-            _model_id(model), messages, _client_params_removed(optional_params), litellm_params, headers
+            _model_id(model),
+            provider_api_messages(messages, model),
+            _client_params_removed(optional_params),
+            litellm_params,
+            headers,
         )
         return request
 
@@ -247,7 +335,11 @@ class CommandCodeProviderAPIMessagesConfig(AnthropicConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = super().transform_request(
-            _model_id(model), messages, self._anthropic_params(model, optional_params), litellm_params, headers
+            _model_id(model),
+            provider_api_messages(messages, model),
+            self._anthropic_params(model, optional_params),
+            litellm_params,
+            headers,
         )
         return request
 
@@ -260,7 +352,11 @@ class CommandCodeProviderAPIMessagesConfig(AnthropicConfig):
         headers: dict[str, object],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = await super().async_transform_request(
-            _model_id(model), messages, self._anthropic_params(model, optional_params), litellm_params, headers
+            _model_id(model),
+            provider_api_messages(messages, model),
+            self._anthropic_params(model, optional_params),
+            litellm_params,
+            headers,
         )
         return request
 
