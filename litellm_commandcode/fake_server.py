@@ -1657,7 +1657,7 @@ class _Connection:
         self.writer.write(_response_head(reply.status, headers) + reply.body)
         await self.writer.drain()
 
-    async def send_stream(self, reply: StreamReply, keep_alive: bool, scenario: str) -> bool:
+    async def send_stream(self, reply: StreamReply, keep_alive: bool, record: RequestRecord) -> bool:
         if reply.delay_before:
             await asyncio.sleep(reply.delay_before)
         headers = [
@@ -1665,12 +1665,13 @@ class _Connection:
             ("Cache-Control", "no-cache"),
             ("Transfer-Encoding", "chunked"),
             _connection_header(keep_alive),
-            ("x-fake-scenario", scenario),
+            ("x-fake-scenario", record.scenario),
         ]
         self.writer.write(_response_head(reply.status, headers))
         for action in reply.actions:
             if not await self._perform(action):
                 return False
+        record.finished = True  # before the last write: a client that has read it may look at the record at once
         self.writer.write(b"0\r\n\r\n")
         await self.writer.drain()
         return True
@@ -1811,15 +1812,16 @@ class _App:
         record.scenario, record.scenario_params = scenario.name, dict(scenario.params)
         record.status = reply.status
         if isinstance(reply, BodyReply):
-            await connection.send_body(reply, request.keep_alive, (("x-fake-scenario", scenario.name),))
+            # Marked before the write: a client that has read the body may look at the record at once.
             record.finished = True
+            await connection.send_body(reply, request.keep_alive, (("x-fake-scenario", scenario.name),))
             return request.keep_alive
         return await self._stream(connection, request, reply, record)
 
     async def _stream(
         self, connection: _Connection, request: HttpRequest, reply: StreamReply, record: RequestRecord
     ) -> bool:
-        sender = asyncio.ensure_future(connection.send_stream(reply, request.keep_alive, record.scenario))
+        sender = asyncio.ensure_future(connection.send_stream(reply, request.keep_alive, record))
         watcher = asyncio.ensure_future(connection.watch_eof())
         try:
             await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -1832,7 +1834,6 @@ class _App:
             record.disconnected = True
             self.state.count_disconnect()
             return False
-        record.finished = completed
         return completed and request.keep_alive
 
 
