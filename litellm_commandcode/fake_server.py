@@ -1475,6 +1475,7 @@ class _State:
         self._records: list[RequestRecord] = []
         self._disconnects = 0
         self._connections = itertools.count(1)
+        self.models: JsonDict | None = None  # the live list GET /provider/v1/models answers, when set
 
     def next_connection(self) -> int:
         with self._lock:
@@ -1517,6 +1518,7 @@ class _State:
             self._key_scenarios.clear()
             self._records.clear()
             self._disconnects = 0
+            self.models = None
             self.settings.default_scenario = self._initial_default
 
 
@@ -1766,7 +1768,7 @@ class _App:
 
     def _route(self, request: HttpRequest) -> BodyReply:
         routes: dict[tuple[str, str], Callable[[HttpRequest], BodyReply]] = {
-            ("GET", "/provider/v1/models"): lambda _: _json_reply(200, models_listing()),
+            ("GET", "/provider/v1/models"): lambda _: _json_reply(200, self.state.models or models_listing()),
             ("GET", "/_fake/requests"): lambda _: self._requests_reply(),
             ("POST", "/_fake/config"): self._config_reply,
             ("POST", "/_fake/reset"): lambda _: self._reset_reply(),
@@ -1794,6 +1796,8 @@ class _App:
                 self.state.set_key_scenario(key, None if spec is None else str(spec))
             if "default" in config:
                 self.state.set_default_scenario(str(config["default"]))
+            if "models" in config:
+                self.state.models = {"object": "list", "data": _as_list(config["models"])} if config["models"] else None
         except (FakeHttpError, ValueError) as error:
             return _json_reply(400, error_envelope(400, "FAKE_BAD_CONFIG", str(error)))
         payload = {"ok": True, "keys": self.state.key_scenarios(), "default": self.state.settings.default_scenario}

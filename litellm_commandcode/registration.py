@@ -70,6 +70,24 @@ def _add_provider_config() -> None:
     ProviderConfigManager._PROVIDER_CONFIG_MAP[LlmProviders(PROVIDER)] = (CommandCodeChatConfig, False)
 
 
+def _add_model_info() -> None:
+    """`CommandCodeModelInfo` for `ProviderConfigManager.get_provider_model_info`, as the upstream change adds it: with
+    `check_provider_endpoint`, the proxy's `/v1/models` lists the live ids for `commandcode/*`."""
+    original: Final = ProviderConfigManager.get_provider_model_info
+    if getattr(original, SHIM_FLAG, False):
+        return
+
+    def get_provider_model_info(model: str | None, provider: LlmProviders) -> object:
+        if provider == PROVIDER:
+            from litellm.llms.commandcode.model_info import CommandCodeModelInfo
+
+            return CommandCodeModelInfo()
+        return original(model=model, provider=provider)
+
+    setattr(get_provider_model_info, SHIM_FLAG, True)
+    ProviderConfigManager.get_provider_model_info = staticmethod(get_provider_model_info)  # type: ignore[method-assign,assignment]
+
+
 def _add_cost_map() -> None:
     entries: Final = build_cost_map()
     missing: Final = {name: entry for name, entry in entries.items() if name not in litellm.model_cost}
@@ -88,6 +106,7 @@ def register_internals() -> bool:
     _route_to_the_http_handler()
     _add_llm_providers_member()
     _add_provider_config()
+    _add_model_info()
     _add_cost_map()
     for names in (litellm.provider_list, litellm._custom_providers):
         if PROVIDER not in names:
