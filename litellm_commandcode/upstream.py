@@ -365,8 +365,12 @@ COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchC
     api_key: Final = litellm.CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
     # CommandCodeChatConfig logs the raw response itself (post_call); logging the returned stream wrapper here would
     # put it in a reference cycle with its logging object, so a sync caller that stops reading early would hold the
-    # pooled connection until the garbage collector runs.
-    return base_llm_http_handler.completion(
+    # pooled connection until the garbage collector runs. commandcode_completion picks the door's config
+    # (commandcode_route) and continues pause_turn answers.
+    from .llms.commandcode.chat.handler import commandcode_completion
+
+    return commandcode_completion(
+        base_llm_http_handler,
         model=ctx.model,
         messages=ctx.messages,
         api_base=api_base,
@@ -383,7 +387,6 @@ COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchC
         api_key=api_key,
         headers=ctx.headers or litellm.headers,
         client=_dispatch_client_http(ctx),
-        provider_config=litellm.CommandCodeChatConfig(),
     )
 
 

@@ -51,45 +51,51 @@ def commandcode_route(optional_params: Mapping[str, object], litellm_params: Map
     return route
 
 
+def _held_finish(held: ModelResponseStream | None, chunk: object) -> tuple[ModelResponseStream | None, bool]:
+    """(the finish chunk held back so far, whether `chunk` goes out now). OpenAI-schema streams end with the finish
+    chunk and then a usage chunk without choices; LiteLLM's stream wrapper ends a custom provider's stream at its
+    finish reason, so the finish is held back and the usage moved onto it. The Anthropic iterator's empty
+    placeholders for SSE `event:` lines (plain dicts) carry nothing and are dropped."""
+    if not isinstance(chunk, ModelResponseStream):
+        return held, False
+    if held is None:
+        if chunk.choices and chunk.choices[0].finish_reason:
+            return chunk, False
+        return None, bool(chunk.choices)
+    usage: Final = getattr(chunk, "usage", None)
+    if usage is not None:
+        held.usage = usage
+    return held, False
+
+
 def _finish_with_usage(chunks: Iterator[ModelResponseStream]) -> Iterator[ModelResponseStream]:
-    """OpenAI-schema streams end with the finish chunk and then a usage chunk without choices; LiteLLM's stream
-    wrapper ends a custom provider's stream at its finish reason, so the usage is moved onto the finish chunk. The
-    Anthropic iterator's empty placeholders for SSE `event:` lines (plain dicts) carry nothing and are dropped."""
     held: ModelResponseStream | None = None
-    for chunk in chunks:
-        if not isinstance(chunk, ModelResponseStream):
-            continue
-        if held is None and chunk.choices and chunk.choices[0].finish_reason:
-            held = chunk
-            continue
-        if held is None:
-            if chunk.choices:
+    try:
+        for chunk in chunks:
+            held, send = _held_finish(held, chunk)
+            if send:
                 yield chunk
-            continue
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            held.usage = usage
-    if held is not None:
-        yield held
+        if held is not None:
+            yield held
+    finally:
+        close: Final = getattr(chunks, "close", None)
+        if callable(close):
+            close()
 
 
 async def _afinish_with_usage(chunks: AsyncIterator[ModelResponseStream]) -> AsyncIterator[ModelResponseStream]:
     held: ModelResponseStream | None = None
-    async for chunk in chunks:
-        if not isinstance(chunk, ModelResponseStream):
-            continue
-        if held is None and chunk.choices and chunk.choices[0].finish_reason:
-            held = chunk
-            continue
-        if held is None:
-            if chunk.choices:
+    try:
+        async for chunk in chunks:
+            held, send = _held_finish(held, chunk)
+            if send:
                 yield chunk
-            continue
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            held.usage = usage
-    if held is not None:
-        yield held
+        if held is not None:
+            yield held
+    finally:
+        aclose: Final = getattr(chunks, "aclose", None)
+        if callable(aclose):
+            await aclose()
 
 
 def _with_usage_on_finish(response: object, is_async: bool) -> object:
