@@ -1,6 +1,7 @@
 """What only the Provider API route has: choosing it, its endpoints and envelopes on the fake's second door, a key
 without Provider API access, and the default route's "Proxy use detected" pointing at it."""
 
+import json
 from collections.abc import Iterator
 from typing import Final
 
@@ -166,3 +167,52 @@ def test_the_fake_door_refuses_a_model_sent_to_the_wrong_endpoint_in_each_envelo
     assert unknown.json()["error"]["code"] == "unsupported_model"
     assert models.status_code == 200
     assert MODEL in [entry["id"] for entry in models.json()["data"]]
+
+
+def sse_data(text: str) -> list[dict[str, object]]:
+    lines: Final = [line.removeprefix("data: ") for line in text.splitlines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]" or not lines[-1].startswith("[")
+    return [json.loads(line) for line in lines if line != "[DONE]"]
+
+
+def test_the_fake_chat_completions_stream_ends_with_a_finish_chunk_a_usage_chunk_and_done(
+    server: FakeCommandCodeServer,
+) -> None:
+    body: Final = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {KEY}"}, timeout=10) as http:
+        response = http.post("/provider/v1/chat/completions", json=body)
+
+    assert response.headers["content-type"] == "text/event-stream"
+    assert response.text.rstrip().endswith("data: [DONE]")
+    chunks: Final = sse_data(response.text)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"  # type: ignore[index]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks[:-1]) == ANSWER  # type: ignore[index,union-attr]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"  # type: ignore[index]
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["completion_tokens"] > 0  # type: ignore[index]
+
+
+def test_the_fake_messages_stream_has_anthropics_events_with_usage_in_message_delta(
+    server: FakeCommandCodeServer,
+) -> None:
+    body: Final = {"model": CLAUDE, "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with httpx.Client(base_url=server.url, headers={"x-api-key": KEY}, timeout=10) as http:
+        response = http.post("/provider/v1/messages", json=body)
+
+    events: Final = [line.removeprefix("event: ") for line in response.text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-2:] == ["message_delta", "message_stop"]
+    data: Final = sse_data(response.text)
+    [delta] = [event for event in data if event["type"] == "message_delta"]
+    assert delta["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert set(delta["usage"]) == {  # type: ignore[arg-type]
+        "input_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "output_tokens",
+    }
+    text: Final = "".join(
+        str(event["delta"]["text"])  # type: ignore[index]
+        for event in data
+        if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta"  # type: ignore[index]
+    )
+    assert text == ANSWER
