@@ -202,12 +202,24 @@ def provider_api_error(
     return CommandCodeError(status_code=status, message=message, headers={**caller_headers, **extra})
 
 
-class CommandCodeProviderAPIChatConfig(OpenAIGPTConfig):
-    """`POST {api_base}/provider/v1/chat/completions`: OpenAI's schema, LiteLLM's OpenAI transformation."""
+class _ProviderAPI:
+    """What both Provider API configs share: the provider's name (costs, logging) and its errors."""
 
     @property
     def custom_llm_provider(self) -> str | None:
         return PROVIDER
+
+    def get_error_class(
+        self,
+        error_message: str,
+        status_code: int,
+        headers: dict[str, str] | httpx.Headers,  # mutable-ok: inherited contract
+    ) -> BaseLLMException:
+        return provider_api_error(error_message, status_code, headers)
+
+
+class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
+    """`POST {api_base}/provider/v1/chat/completions`: OpenAI's schema, LiteLLM's OpenAI transformation."""
 
     def validate_environment(
         self,
@@ -270,22 +282,10 @@ class CommandCodeProviderAPIChatConfig(OpenAIGPTConfig):
         )
         return request
 
-    def get_error_class(
-        self,
-        error_message: str,
-        status_code: int,
-        headers: dict[str, str] | httpx.Headers,  # mutable-ok: inherited contract
-    ) -> BaseLLMException:
-        return provider_api_error(error_message, status_code, headers)
 
-
-class CommandCodeProviderAPIMessagesConfig(AnthropicConfig):
+class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
     """`POST {api_base}/provider/v1/messages` for Claude models: Anthropic's schema, LiteLLM's Anthropic
     transformation. The key goes as `Authorization: Bearer` (what every Provider API route takes) and as `x-api-key`."""
-
-    @property
-    def custom_llm_provider(self) -> str | None:
-        return PROVIDER
 
     def validate_environment(
         self,
@@ -359,14 +359,6 @@ class CommandCodeProviderAPIMessagesConfig(AnthropicConfig):
             headers,
         )
         return request
-
-    def get_error_class(
-        self,
-        error_message: str,
-        status_code: int,
-        headers: dict[str, str] | httpx.Headers,  # mutable-ok: inherited contract
-    ) -> BaseLLMException:
-        return provider_api_error(error_message, status_code, headers)
 
     def get_model_response_iterator(
         self,
