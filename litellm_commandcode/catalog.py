@@ -1,7 +1,8 @@
 """The Command Code model catalog (vendored from the official CLI) and the LiteLLM cost-map entries built from it.
 
 `python -m litellm_commandcode.catalog` rewrites model_prices_and_context_window.json at the repository root;
-`--check` fails when that file is out of date.
+`--check` fails when that file is out of date; `--live [--write]` compares with (and adopts) the live model list
+(see live_catalog.py).
 """
 
 import argparse
@@ -73,9 +74,19 @@ def cost_map_entry(model: Model) -> dict[str, object]:
 # Where the catalog publishes no cache price, cached tokens are priced as plain input tokens (no discount assumed).
 # The entry always states both cache prices: LiteLLM's register_model() would otherwise copy them from a built-in
 # entry whose id collides (commandcode/deepseek/... <- deepseek/...), which is another provider's price.
+def _priced(model: Model) -> bool:
+    prices: Final = model["usd_per_million"]
+    return isinstance(prices, Mapping) and prices.get("input") is not None
+
+
 def build_cost_map() -> dict[str, dict[str, object]]:
-    """One `commandcode/<id>` entry per model the CLI shows (hidden models are left out)."""
-    return {f"{PROVIDER}/{model['id']}": cost_map_entry(model) for model in catalog_models() if not model["hidden"]}
+    """One `commandcode/<id>` entry per model the CLI shows (hidden models are left out, and models added from the
+    live list until their prices are known)."""
+    return {
+        f"{PROVIDER}/{model['id']}": cost_map_entry(model)
+        for model in catalog_models()
+        if not model["hidden"] and _priced(model)
+    }
 
 
 def cost_map_text() -> str:
@@ -85,7 +96,17 @@ def cost_map_text() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser: Final = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    parser.add_argument("--live", action="store_true", help="compare with GET {api_base}/provider/v1/models")
+    parser.add_argument("--write", action="store_true", help="with --live: update models.json and the cost map")
+    parser.add_argument("--api-base", default=None, help="with --live: default COMMANDCODE_API_BASE or the service")
     args: Final = parser.parse_args(argv)
+    if args.live:
+        from litellm_commandcode.live_catalog import run_live
+
+        lines: Final[list[str]] = []
+        status: Final = run_live(args.api_base, args.write, lines)
+        print("\n".join(lines))
+        return status
     if not args.check:
         REPOSITORY_COST_MAP.write_text(cost_map_text(), encoding="utf-8")
         return 0

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Final
 
 PROVIDER: Final = "commandcode"
-PROVIDER_MODULE: Final = f"litellm.llms.{PROVIDER}.chat.transformation"
+# The dispatch module imports every other module of the provider (both doors, pause_turn continuations).
+PROVIDER_MODULE: Final = f"litellm.llms.{PROVIDER}.chat.handler"
 # Marks what the plug-in added at run time, so that it is told apart from what LiteLLM ships.
 SHIM_FLAG: Final = "_commandcode_runtime_shim"
 VERSIONS_FILE: Final = Path(__file__).resolve().parent / "litellm-versions.txt"
@@ -51,6 +52,11 @@ INTERNALS: Final = (
     Internal("litellm.types.utils", "LlmProviders._value2member_map_", "`LlmProviders.COMMANDCODE` is added to it"),
     Internal("litellm.types.utils", "LlmProvidersSet", "LiteLLM maps params only for the providers it lists"),
     Internal("litellm.utils", "ProviderConfigManager._build_provider_config_map", "the provider config is added"),
+    Internal(
+        "litellm.utils",
+        "ProviderConfigManager.get_provider_model_info",
+        "answers `commandcode` with the live model list (`check_provider_endpoint`)",
+    ),
     Internal("litellm.utils", "custom_llm_setup", "reads `litellm.custom_provider_map` after `register()` edits it"),
     Internal("litellm", "_custom_providers", "custom providers' names, which the dispatch checks"),
     Internal("litellm", "models_by_provider", "lists `commandcode/*` models for the proxy's model list"),

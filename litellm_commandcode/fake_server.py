@@ -18,6 +18,7 @@ import struct
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -133,6 +134,7 @@ SCENARIO_PARAMS: Final[dict[str, frozenset[str]]] = {
     "empty": frozenset(),
     "reasoning_only": BURST_PARAM,
     "multi_step": frozenset(),
+    "pause_turn": frozenset({"times"}),
     "slow": frozenset({"delay_ms"}),
     "stall_first": frozenset({"seconds"}),
     "stall_mid": frozenset({"seconds"}),
@@ -349,6 +351,7 @@ class StreamReply:
     actions: tuple[_Action, ...]
     delay_before: float = 0.0
     status: int = 200
+    content_type: str = "text/event-stream"
 
 
 Reply = BodyReply | StreamReply
@@ -386,9 +389,13 @@ class RequestRecord:
     scenario_params: dict[str, str] = field(default_factory=dict)
     disconnected: bool = False
     finished: bool = False
+    path: str = "/alpha/generate"
+    generate_body: object | None = None
 
     def summary(self) -> JsonDict:
         return {
+            "path": self.path,
+            "generate_body": self.generate_body,
             "connection": self.connection,
             "headers": dict(self.headers),
             "body": self.body,
@@ -1385,6 +1392,41 @@ def _plan_multi_step(ctx: _Context) -> Reply:
     return _stream(events)
 
 
+def _delivered(params: JsonDict) -> tuple[JsonDict, str]:
+    """A continuation's request without the partial answer it ends with, and that answer's text."""
+    messages = _as_list(params.get("messages"))
+    last = _as_dict(messages[-1]) if messages else {}
+    if last.get("role") != "assistant":
+        return params, ""
+    text = "".join(str(part.get("text")) for part in _parts(last) if part.get("type") == "text")
+    return {**params, "messages": messages[:-1]}, text
+
+
+def pause_turn_answer(params: JsonDict, model: ModelInfo, times: int) -> Answer:
+    """One part of an answer that pauses `times` times: the text of the whole answer cut into `times + 1` parts; a
+    request that ends with the parts delivered so far (the client's continuation) gets the next one."""
+    base, delivered = _delivered(params)
+    whole = _build_answer(base, model, force_text=True)
+    cuts = [len(whole.text) * index // (times + 1) for index in range(times + 2)]
+    parts = [whole.text[start:end] for start, end in zip(cuts, cuts[1:], strict=False)]
+    done = next((count for count in range(len(parts)) if "".join(parts[:count]) == delivered), None)
+    if done is None:
+        raise FakeHttpError(400, "FAKE_BAD_SCENARIO", "The continuation does not end with the parts delivered so far")
+    reasoning = whole.reasoning if done == 0 else ""
+    return replace(
+        whole,
+        text=parts[done],
+        reasoning=reasoning,
+        raw_finish_reason="pause_turn" if done < times else "stop",
+        usage=_usage(model, params, len(parts[done]), len(reasoning)),
+    )
+
+
+def _plan_pause_turn(ctx: _Context) -> Reply:
+    answer = pause_turn_answer(ctx.params, ctx.model, _param_int(ctx, "times", 1, 0, 20))
+    return _stream(_answer_events(answer, ctx.params))
+
+
 def _plan_slow(ctx: _Context) -> Reply:
     delay = _param_seconds(ctx, "delay_ms", 50, scale=1000.0)
     writes = _writes(_answer_events(_build_answer(ctx.params, ctx.model), ctx.params))
@@ -1510,6 +1552,7 @@ PLANNERS: Final[dict[str, Callable[[_Context], Reply]]] = {
     "empty": _plan_empty,
     "reasoning_only": _plan_reasoning_only,
     "multi_step": _plan_multi_step,
+    "pause_turn": _plan_pause_turn,
     "slow": _plan_slow,
     "stall_first": _plan_stall_first,
     "stall_mid": _plan_stall_mid,
@@ -1529,6 +1572,7 @@ class _State:
         self._records: list[RequestRecord] = []
         self._disconnects = 0
         self._connections = itertools.count(1)
+        self.models: JsonDict | None = None  # the live list GET /provider/v1/models answers, when set
 
     def next_connection(self) -> int:
         with self._lock:
@@ -1571,6 +1615,7 @@ class _State:
             self._key_scenarios.clear()
             self._records.clear()
             self._disconnects = 0
+            self.models = None
             self.settings.default_scenario = self._initial_default
 
 
@@ -1587,6 +1632,16 @@ def _plan_generate(request: HttpRequest, state: _State, body: object | None, now
         return scenario, PLANNERS[scenario.name](context)
     except FakeHttpError as error:
         return scenario, _error_reply(error)
+
+
+_Planner = Callable[[HttpRequest, _State, object | None, float], tuple[Scenario, Reply, JsonDict | None]]
+
+
+def _provider_api() -> types.ModuleType:
+    """The Provider API door (`fake_provider_api`), which builds on this module."""
+    from litellm_commandcode import fake_provider_api
+
+    return fake_provider_api
 
 
 def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
@@ -1701,20 +1756,21 @@ class _Connection:
         self.writer.write(_response_head(reply.status, headers) + reply.body)
         await self.writer.drain()
 
-    async def send_stream(self, reply: StreamReply, keep_alive: bool, scenario: str) -> bool:
+    async def send_stream(self, reply: StreamReply, keep_alive: bool, record: RequestRecord) -> bool:
         if reply.delay_before:
             await asyncio.sleep(reply.delay_before)
         headers = [
-            ("Content-Type", "text/event-stream"),
+            ("Content-Type", reply.content_type),
             ("Cache-Control", "no-cache"),
             ("Transfer-Encoding", "chunked"),
             _connection_header(keep_alive),
-            ("x-fake-scenario", scenario),
+            ("x-fake-scenario", record.scenario),
         ]
         self.writer.write(_response_head(reply.status, headers))
         for action in reply.actions:
             if not await self._perform(action):
                 return False
+        record.finished = True  # before the last write: a client that has read it may look at the record at once
         self.writer.write(b"0\r\n\r\n")
         await self.writer.drain()
         return True
@@ -1801,13 +1857,15 @@ class _App:
     async def _dispatch(self, connection: _Connection, request: HttpRequest) -> bool:
         if request.path == "/alpha/generate" and request.method == "POST":
             return await self._generate(connection, request)
+        if request.path in _provider_api().DOORS and request.method == "POST":
+            return await self._generate(connection, request, _provider_api().plan)
         reply = self._route(request)
         await connection.send_body(reply, request.keep_alive)
         return request.keep_alive
 
     def _route(self, request: HttpRequest) -> BodyReply:
         routes: dict[tuple[str, str], Callable[[HttpRequest], BodyReply]] = {
-            ("GET", "/provider/v1/models"): lambda _: _json_reply(200, models_listing()),
+            ("GET", "/provider/v1/models"): lambda _: _json_reply(200, self.state.models or models_listing()),
             ("GET", "/_fake/requests"): lambda _: self._requests_reply(),
             ("POST", "/_fake/config"): self._config_reply,
             ("POST", "/_fake/reset"): lambda _: self._reset_reply(),
@@ -1816,7 +1874,7 @@ class _App:
         handler = routes.get((request.method, request.path))
         if handler is not None:
             return handler(request)
-        known = {path for _, path in routes} | {"/alpha/generate"}
+        known = {path for _, path in routes} | {"/alpha/generate", *_provider_api().DOORS}
         status, code = (405, "METHOD_NOT_ALLOWED") if request.path in known else (404, "NOT_FOUND")
         return _json_reply(status, error_envelope(status, code, f"No route for {request.method} {request.path}"))
 
@@ -1835,28 +1893,36 @@ class _App:
                 self.state.set_key_scenario(key, None if spec is None else str(spec))
             if "default" in config:
                 self.state.set_default_scenario(str(config["default"]))
+            if "models" in config:
+                self.state.models = {"object": "list", "data": _as_list(config["models"])} if config["models"] else None
         except (FakeHttpError, ValueError) as error:
             return _json_reply(400, error_envelope(400, "FAKE_BAD_CONFIG", str(error)))
         payload = {"ok": True, "keys": self.state.key_scenarios(), "default": self.state.settings.default_scenario}
         return _json_reply(200, payload)
 
-    async def _generate(self, connection: _Connection, request: HttpRequest) -> bool:
+    async def _generate(self, connection: _Connection, request: HttpRequest, planner: _Planner | None = None) -> bool:
         body = _loads_or_none(request.body)
         record = RequestRecord(connection=connection.number, headers=dict(request.headers), body=body)
+        record.path = request.path
         self.state.add_record(record)
-        scenario, reply = _plan_generate(request, self.state, body, time.time())
+        if planner is None:
+            scenario, reply = _plan_generate(request, self.state, body, time.time())
+            record.generate_body = body
+        else:
+            scenario, reply, record.generate_body = planner(request, self.state, body, time.time())
         record.scenario, record.scenario_params = scenario.name, dict(scenario.params)
         record.status = reply.status
         if isinstance(reply, BodyReply):
-            await connection.send_body(reply, request.keep_alive, (("x-fake-scenario", scenario.name),))
+            # Marked before the write: a client that has read the body may look at the record at once.
             record.finished = True
+            await connection.send_body(reply, request.keep_alive, (("x-fake-scenario", scenario.name),))
             return request.keep_alive
         return await self._stream(connection, request, reply, record)
 
     async def _stream(
         self, connection: _Connection, request: HttpRequest, reply: StreamReply, record: RequestRecord
     ) -> bool:
-        sender = asyncio.ensure_future(connection.send_stream(reply, request.keep_alive, record.scenario))
+        sender = asyncio.ensure_future(connection.send_stream(reply, request.keep_alive, record))
         watcher = asyncio.ensure_future(connection.watch_eof())
         try:
             await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -1869,7 +1935,6 @@ class _App:
             record.disconnected = True
             self.state.count_disconnect()
             return False
-        record.finished = completed
         return completed and request.keep_alive
 
 

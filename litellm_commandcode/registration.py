@@ -111,6 +111,24 @@ def _carry_bare_effort_to_commandcode() -> None:
     adapter.translate_anthropic_to_openai = translate_anthropic_to_openai
 
 
+def _add_model_info() -> None:
+    """`CommandCodeModelInfo` for `ProviderConfigManager.get_provider_model_info`, as the upstream change adds it: with
+    `check_provider_endpoint`, the proxy's `/v1/models` lists the live ids for `commandcode/*`."""
+    original: Final = ProviderConfigManager.get_provider_model_info
+    if getattr(original, SHIM_FLAG, False):
+        return
+
+    def get_provider_model_info(model: str | None, provider: LlmProviders) -> object:
+        if provider == PROVIDER:
+            from litellm.llms.commandcode.model_info import CommandCodeModelInfo
+
+            return CommandCodeModelInfo()
+        return original(model=model, provider=provider)
+
+    setattr(get_provider_model_info, SHIM_FLAG, True)
+    ProviderConfigManager.get_provider_model_info = staticmethod(get_provider_model_info)  # type: ignore[method-assign,assignment]
+
+
 def _add_cost_map() -> None:
     entries: Final = build_cost_map()
     missing: Final = {name: entry for name, entry in entries.items() if name not in litellm.model_cost}
@@ -129,6 +147,7 @@ def register_internals() -> bool:
     _route_to_the_http_handler()
     _add_llm_providers_member()
     _add_provider_config()
+    _add_model_info()
     _add_cost_map()
     _carry_bare_effort_to_commandcode()
     for names in (litellm.provider_list, litellm._custom_providers):
@@ -265,12 +284,14 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
     so that streams, usage, retries and errors behave as for a built-in provider (an async stream is opened and its
     first chunk read before `acompletion` returns). The errors are mapped here, as upstream's `exception_type` branch
     maps them."""
+    from litellm.llms.commandcode.chat.handler import commandcode_completion
     from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
 
     api_base: Final = CommandCodeChatConfig.get_api_base(ctx.api_base)
     api_key: Final = CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
     try:
-        response: Final = litellm.main.base_llm_http_handler.completion(
+        response: Final = commandcode_completion(
+            litellm.main.base_llm_http_handler,
             model=ctx.model,
             messages=ctx.messages,
             api_base=api_base,
@@ -287,7 +308,6 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
             api_key=api_key,
             headers=ctx.headers or litellm.headers,
             client=ctx.client,
-            provider_config=CommandCodeChatConfig(),
         )
     except BaseLLMException as error:
         raise _mapped(error, ctx.model) from error

@@ -346,9 +346,16 @@ def _tested_literals(test: ast.expr, discriminant: str) -> set[str]:
     """The string literals `test` compares `discriminant` with (`==`, `in (...)`, joined by `or` or `and`)."""
     if isinstance(test, ast.BoolOp):
         return {literal for value in test.values for literal in _tested_literals(value, discriminant)}
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and ast.unparse(test.left) == _normal(discriminant)):
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
         return set()
     right: Final = test.comparators[0]
+    if isinstance(test.ops[0], ast.Eq) and ast.unparse(right) == _normal(discriminant):
+        # `LlmProviders.NAME == provider`: the member stands for its lower-case value.
+        left: Final = test.left
+        is_member: Final = isinstance(left, ast.Attribute) and ast.unparse(left.value) == "LlmProviders"
+        return {left.attr.lower()} if isinstance(left, ast.Attribute) and is_member else set()
+    if ast.unparse(test.left) != _normal(discriminant):
+        return set()
     if isinstance(test.ops[0], ast.Eq) and isinstance(right, ast.Constant) and isinstance(right.value, str):
         return {right.value}
     if isinstance(test.ops[0], ast.In) and isinstance(right, ast.Tuple | ast.List | ast.Set):
@@ -717,8 +724,12 @@ def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatch
     api_key: Final = litellm.CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
     # CommandCodeChatConfig logs the raw response itself (post_call); logging the returned stream wrapper here would
     # put it in a reference cycle with its logging object, so a sync caller that stops reading early would hold the
-    # pooled connection until the garbage collector runs.
-    return base_llm_http_handler.completion(
+    # pooled connection until the garbage collector runs. commandcode_completion picks the door's config
+    # (commandcode_route) and continues pause_turn answers.
+    from .llms.commandcode.chat.handler import commandcode_completion
+
+    return commandcode_completion(
+        base_llm_http_handler,
         model=ctx.model,
         messages=ctx.messages,
         api_base=api_base,
@@ -735,7 +746,6 @@ def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatch
         api_key=api_key,
         headers=ctx.headers or litellm.headers,
         client=_dispatch_client_http(ctx),
-        provider_config=litellm.CommandCodeChatConfig(),
     )
 """
 COMPLETE_FUNCTION_NEEDS: Final = (
@@ -752,6 +762,13 @@ elif custom_llm_provider == "commandcode":
         keys_in_environment = True
     else:
         missing_keys.append("COMMANDCODE_API_KEY")
+"""
+
+MODEL_INFO_BRANCH: Final = """\
+elif LlmProviders.COMMANDCODE == provider:
+    from litellm.llms.commandcode.model_info import CommandCodeModelInfo
+
+    return CommandCodeModelInfo()
 """
 
 REGISTER_MODEL_BRANCH: Final = """\
@@ -898,6 +915,14 @@ def _utils_edits(path: str) -> tuple[Edit, ...]:
             PROVIDER,
             VALIDATE_ENVIRONMENT_BRANCH,
             "validate_environment: COMMANDCODE_API_KEY or COMMAND_CODE_API_KEY",
+        ),
+        add_chain_branch(
+            path,
+            "ProviderConfigManager.get_provider_model_info",
+            "provider",
+            PROVIDER,
+            MODEL_INFO_BRANCH,
+            "get_provider_model_info: the live model list for check_provider_endpoint",
         ),
         add_chain_branch_unless_calls(
             path,

@@ -15,5 +15,9 @@ use_provider_source()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "generate_only: runs on the /alpha/generate route only (route-parametrized suites)"
+    )
+    config.addinivalue_line("markers", "provider_api_only: runs on the Provider API route only")
     if NATIVE and not litellm_knows_commandcode():
         raise pytest.UsageError(f"{NATIVE_ENV}=1 but the imported LiteLLM does not ship the commandcode provider")

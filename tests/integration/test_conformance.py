@@ -9,6 +9,7 @@ import asyncio
 import base64
 import copy
 import json
+import os
 import secrets
 import struct
 import threading
@@ -41,6 +42,15 @@ from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens, number
 from tests.proxy_process import ProxyProcess, proxy_env, running_proxy
 
+ROUTE_ENV: Final = "COMMANDCODE_ROUTE"
+WIRE_BODY_ONLY: Final = (
+    "checks the /alpha/generate wire body this provider writes; on the Provider API, LiteLLM's OpenAI or Anthropic "
+    "transformation writes the body"
+)
+UTF16_SLICES_ONLY: Final = (
+    "the generate door slices strings by UTF-16 code units; LiteLLM's OpenAI and Anthropic stream parsers take the "
+    "Provider API's JSON as it is"
+)
 ROOT: Final = Path(__file__).resolve().parents[2]
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 COST_MAP: Final = json.loads((ROOT / "model_prices_and_context_window.json").read_text(encoding="utf-8"))
@@ -145,6 +155,27 @@ def registered() -> None:
     assert litellm_commandcode.register() is (not litellm_knows_commandcode())
 
 
+@pytest.fixture(scope="module", autouse=True, params=("generate", "provider_api"))
+def route(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The door of every test (`COMMANDCODE_ROUTE`, for the SDK here and the proxy's environment): the whole suite
+    runs on /alpha/generate and on the Provider API, but the tests marked `generate_only`."""
+    chosen: Final = str(request.param)
+    before: Final = os.environ.get(ROUTE_ENV)
+    os.environ[ROUTE_ENV] = chosen
+    yield chosen
+    if before is None:
+        os.environ.pop(ROUTE_ENV, None)
+    else:
+        os.environ[ROUTE_ENV] = before
+
+
+@pytest.fixture(autouse=True)
+def door_applies(request: pytest.FixtureRequest, route: str) -> None:
+    marker: Final = request.node.get_closest_marker("generate_only")
+    if route != "generate" and marker is not None:
+        pytest.skip(str(marker.kwargs.get("reason", "checks the /alpha/generate wire body")))
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeCommandCodeServer]:
     with FakeCommandCodeServer() as fake:
@@ -168,9 +199,12 @@ def proxy_config(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def proxy(
+    server: FakeCommandCodeServer, route: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("conformance-proxy")
     env: Final = proxy_env(
+        COMMANDCODE_ROUTE=route,
         COMMANDCODE_API_BASE=server.url,
         COMMANDCODE_API_KEY=KEY,
         LITELLM_MASTER_KEY=MASTER_KEY,
@@ -486,8 +520,10 @@ async def run(
 
 
 def body_of(record: RequestRecord) -> dict[str, object]:
-    assert isinstance(record.body, dict)
-    return record.body
+    """The request as the generate door's body: what the provider sent there, or what a Provider API request stands
+    for (the fake computes its answer on that)."""
+    assert isinstance(record.generate_body, dict)
+    return record.generate_body
 
 
 def wire(server: FakeCommandCodeServer) -> dict[str, object]:
@@ -893,7 +929,7 @@ async def routed(router: litellm.Router, mode: Mode, group: str, messages: Messa
 @pytest.mark.parametrize("scenario", ["http_400_context", "stream_context"])
 @pytest.mark.parametrize("mode", SDK_MODES)
 async def test_context_window_fallbacks_hand_a_too_long_prompt_to_the_bigger_deployment(
-    mode: Mode, scenario: str, server: FakeCommandCodeServer
+    mode: Mode, scenario: str, server: FakeCommandCodeServer, route: str
 ) -> None:
     router: Final = litellm.Router(
         model_list=[
@@ -907,7 +943,8 @@ async def test_context_window_fallbacks_hand_a_too_long_prompt_to_the_bigger_dep
 
     answer: Final = await routed(router, mode, "small", [user("Review this whole repository")])
 
-    first_status: Final = 400 if scenario == "http_400_context" else 200
+    # The Provider API door answers an error before any content with its HTTP status, not a 200 stream.
+    first_status: Final = 400 if scenario == "http_400_context" or route == "provider_api" else 200
     assert keys_of(server) == [(SMALL_KEY, first_status), (BIG_KEY, 200)]
     assert body_of(server.requests[1])["params"]["model"] == VISION_MODEL  # type: ignore[index]
     expected: Final = expected_answer(body_of(server.requests[1]))
@@ -1152,6 +1189,7 @@ UNICODE_WIRE: Final = [
 ]
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 @pytest.mark.parametrize("mode", SDK_MODES)
 async def test_unicode_everywhere_reaches_the_wire_exactly_and_lone_surrogates_as_replacement_characters(
     mode: Mode, server: FakeCommandCodeServer, gateways: Gateways
@@ -1277,6 +1315,7 @@ ESCAPED_IN_ARGUMENTS: Final = (
 )
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 def test_a_lone_surrogate_escaped_inside_tool_arguments_reaches_the_wire_as_a_replacement_character(
     server: FakeCommandCodeServer, gateway: httpx.Client
 ) -> None:
@@ -1310,6 +1349,7 @@ async def test_characters_split_across_network_reads_reassemble_exactly(
     assert answer.finish_reasons == ["stop"]
 
 
+@pytest.mark.generate_only(reason=UTF16_SLICES_ONLY)
 @pytest.mark.parametrize("mode", MODES)
 async def test_characters_split_across_deltas_reassemble_exactly(
     mode: Mode, server: FakeCommandCodeServer, gateways: Gateways
@@ -1454,6 +1494,7 @@ HISTORIES: Final = {
 }
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 @pytest.mark.parametrize("history", list(HISTORIES))
 @pytest.mark.parametrize("mode", ["sdk-sync", "sdk-async-stream", "proxy-json"])
 async def test_a_tool_call_without_its_result_is_sent_in_a_form_the_server_accepts_and_nothing_is_lost(
@@ -1498,6 +1539,7 @@ SCREENSHOT_WIRE: Final = [
 ]
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 @pytest.mark.parametrize("mode", ["sdk-sync", "sdk-async-stream", "proxy-json", "proxy-stream"])
 async def test_an_image_in_an_openai_tool_result_reaches_the_wire_after_the_tool_results(
     mode: Mode, server: FakeCommandCodeServer, gateways: Gateways
@@ -1524,6 +1566,7 @@ async def test_an_image_in_an_openai_tool_result_reaches_the_wire_after_the_tool
     assert_is_the_fakes_answer(answer, server)
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_an_image_in_an_anthropic_tool_result_block_reaches_the_wire_after_the_tool_results(
     stream: bool, server: FakeCommandCodeServer, gateway: httpx.Client
@@ -1702,6 +1745,7 @@ HANDOFF_WIRE: Final = [
 ]
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 @pytest.mark.parametrize("mode", ["sdk-sync", "sdk-async-stream", "proxy-json", "proxy-stream"])
 async def test_a_conversation_from_other_providers_continues_on_commandcode_with_the_exact_wire_body(
     mode: Mode, server: FakeCommandCodeServer, gateways: Gateways
@@ -1716,6 +1760,7 @@ async def test_a_conversation_from_other_providers_continues_on_commandcode_with
     assert_is_the_fakes_answer(answer, server)
 
 
+@pytest.mark.generate_only(reason=WIRE_BODY_ONLY)
 def test_a_claude_code_conversation_through_the_anthropic_surface_continues_on_commandcode(
     server: FakeCommandCodeServer, gateway: httpx.Client
 ) -> None:

@@ -186,8 +186,8 @@ def page_proxy_config(blocks: Sequence[Block]) -> dict[str, object]:
     """The page's proxy config: the yaml block with `model_list`, with every other yaml block merged into it; the
     plug-in's `custom_provider_map` only when LiteLLM does not ship the provider."""
     configs: Final = [yaml.safe_load(block.code) for block in runnable(blocks, "yaml")]
-    [base] = [config for config in configs if "model_list" in config]
-    extras: Final = [config for config in configs if "model_list" not in config]
+    base, *more_models = [config for config in configs if "model_list" in config]  # the Provider API route's block
+    extras: Final = [*more_models, *(config for config in configs if "model_list" not in config)]
     assert len([config for config in extras if is_plugin_block(config)]) == 1
     result: dict[str, object] = dict(base)
     for extra in extras:
@@ -300,7 +300,7 @@ class Run:
         return self.requests[0]
 
     def answer(self, index: int = 0) -> dict[str, object]:
-        body: Final = self.requests[index].body
+        body: Final = self.requests[index].generate_body  # what the fake answered on, on either door
         assert isinstance(body, dict)
         return expected_answer(body)
 
@@ -409,6 +409,11 @@ def check_streaming(run: Run) -> None:
 
 def check_prints_the_answer(run: Run) -> None:
     run.only_request()
+    assert run.stdout == f"{run.text()}\n"
+
+
+def check_provider_api_route(run: Run) -> None:
+    assert run.only_request().path == "/provider/v1/chat/completions"
     assert run.stdout == f"{run.text()}\n"
 
 
@@ -566,6 +571,7 @@ CHECKS: Final[Mapping[str, tuple[str, Callable[[Run], None]]]] = {
     "Unsupported parameters": ("Name three sorting algorithms.", check_unsupported_parameters),
     "Handling an error": ("Hello", check_handling_an_error),
     "Retries and fallbacks": ("Hello from the router", check_prints_the_answer),
+    "Provider API route with the SDK": ("Hello over the Provider API", check_provider_api_route),
 }
 
 
@@ -586,8 +592,7 @@ def test_every_block_is_runnable_or_marked_skipped_and_every_executed_block_has_
         "Cline",
         "~/.hermes/config.yaml",
         "Hermes Agent",
-        "Provider API with the SDK",
-        "config.yaml (Provider API)",
+        "Compare with the live model list",
     ]
     assert all(block.code.startswith("curl ") for block in EXECUTED if block.language != "python")
 
@@ -686,6 +691,27 @@ def test_proxy_config_from_the_page_serves_the_models_and_drops_unsupported_para
     assert "top_p" not in params_of(record)
 
 
+def test_the_provider_api_config_from_the_page_sends_each_model_to_its_endpoint(
+    proxy: ProxyProcess, server: FakeCommandCodeServer
+) -> None:
+    server.reset()
+    headers: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
+    messages: Final = [{"role": "user", "content": "hi"}]
+
+    for model in ("deepseek-v4-flash-api", "claude-sonnet-4-6-api", "deepseek-v4-flash"):
+        response = httpx.post(
+            f"{proxy.url}/v1/chat/completions", headers=headers, json={"model": model, "messages": messages}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["choices"][0]["message"]["content"] == f"You said: hi\n{REPLY_SUFFIX}"
+
+    assert [record.path for record in server.requests] == [
+        "/provider/v1/chat/completions",
+        "/provider/v1/messages",
+        "/alpha/generate",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The Errors table: every exception it names is the one LiteLLM raises for that situation
 # ---------------------------------------------------------------------------------------------------------------------
@@ -768,8 +794,8 @@ ERROR_MESSAGES: Final[Mapping[str, str]] = {
     "`MODEL_NOT_IN_PLAN`": "MODEL_NOT_IN_PLAN: deepseek/deepseek-v4-flash is not included in your current plan.",
     "Insufficient credits": "Your Command Code account is out of credits",
     "`Proxy use detected. This endpoint only serves CLI.`": (
-        "use Command Code's OpenAI-compatible Provider API instead "
-        "(model='openai/<model>', api_base='https://api.commandcode.ai/provider/v1')"
+        "commandcode_route: provider_api in litellm_params (or commandcode_route='provider_api' per call), or "
+        "COMMANDCODE_ROUTE=provider_api in the environment"
     ),
     "Plan usage window (five-hour, daily, weekly) exhausted": "usage window of your plan is exhausted; it resets at ",
     "The stream ended without Command Code's finish event (truncated)": "stream ended before completion",

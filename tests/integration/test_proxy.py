@@ -60,13 +60,15 @@ CONVERSATION: Final[list[ChatCompletionMessageParam]] = [
     {"role": "user", "content": "And which status codes should be retried?"},
 ]
 RATE_LIMIT_MESSAGE: Final = "RATE_LIMITED: Usage limit reached for the fiveHour window. It resets at "
+ROUTES: Final = ("generate", "provider_api")
 
 
-def proxy_env(api_base: str) -> dict[str, str]:
+def proxy_env(api_base: str, route: str = "generate") -> dict[str, str]:
     return proxy_process.proxy_env(
         COMMANDCODE_API_BASE=api_base,
         COMMANDCODE_API_KEY=COMMANDCODE_KEY,
         LITELLM_MASTER_KEY=MASTER_KEY,
+        COMMANDCODE_ROUTE=route,
     )
 
 
@@ -87,11 +89,19 @@ def server() -> Iterator[FakeCommandCodeServer]:
         yield fake
 
 
+@pytest.fixture(scope="module", params=ROUTES)
+def route(request: pytest.FixtureRequest) -> str:
+    """The door every test of this module goes through: one proxy per door, `COMMANDCODE_ROUTE` in its environment."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+def proxy(
+    server: FakeCommandCodeServer, route: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("proxy")
     config: Final = proxy_config(workdir)
-    with running_proxy(config, workdir / "proxy.log", proxy_env(server.url)) as started:
+    with running_proxy(config, workdir / "proxy.log", proxy_env(server.url, route)) as started:
         yield started
 
 
@@ -110,8 +120,10 @@ def fresh_server(server: FakeCommandCodeServer, proxy_log_on_failure: None) -> N
 
 
 def last_answer(server: FakeCommandCodeServer) -> dict[str, object]:
+    """The fake's answer to the one request it got, on either door (computed on the generate door's body it stands
+    for)."""
     assert len(server.requests) == 1
-    body: Final = server.requests[0].body
+    body: Final = server.requests[0].generate_body
     assert isinstance(body, dict)
     return expected_answer(body)
 

@@ -50,6 +50,7 @@ LONG_QUESTION: Final = (
     "to keep the total waiting time bounded so that a caller never hangs."
 )
 FINISH_REASONS: Final = {"stop": "stop", "tool-calls": "tool_calls"}
+ROUTES: Final = ("generate", "provider_api")
 Mode = Literal["sync", "async", "sync-stream", "async-stream"]
 MODES: Final[tuple[Mode, ...]] = ("sync", "async", "sync-stream", "async-stream")
 Messages = list[dict[str, object]]
@@ -79,20 +80,50 @@ def fresh_server(server: FakeCommandCodeServer) -> None:
     server.reset()
 
 
+@pytest.fixture(autouse=True, params=ROUTES)
+def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs over both doors (`COMMANDCODE_ROUTE`), but those marked `generate_only`: they check the
+    `/alpha/generate` wire body, or nothing that depends on the door."""
+    chosen: Final = str(request.param)
+    if chosen != "generate" and request.node.get_closest_marker("generate_only") is not None:
+        pytest.skip("checks the /alpha/generate wire body, or nothing that depends on the door")
+    if chosen != "provider_api" and request.node.get_closest_marker("provider_api_only") is not None:
+        pytest.skip("checks the Provider API door only")
+    monkeypatch.setenv("COMMANDCODE_ROUTE", chosen)
+    return chosen
+
+
 def user(text: str) -> dict[str, object]:
     return {"role": "user", "content": text}
 
 
 def last_body(server: FakeCommandCodeServer) -> dict[str, object]:
-    body: Final = server.requests[-1].body
+    """The last request as the generate door's body (what the fake's answer was computed on, on either door)."""
+    body: Final = server.requests[-1].generate_body
     assert isinstance(body, dict)
     return body
 
 
 def wire_params(server: FakeCommandCodeServer) -> dict[str, object]:
+    """The `/alpha/generate` request's params as the provider sent them (default door only)."""
+    assert server.requests[-1].path == "/alpha/generate"
     params: Final = last_body(server)["params"]
     assert isinstance(params, dict)
     return params
+
+
+def generate_params(server: FakeCommandCodeServer) -> dict[str, object]:
+    """The params the fake's answer was computed on: the provider's wire params on the default door, the fake's
+    translation of the Provider API request on the other."""
+    params: Final = last_body(server)["params"]
+    assert isinstance(params, dict)
+    return params
+
+
+def last_request(server: FakeCommandCodeServer) -> dict[str, object]:
+    body: Final = server.requests[-1].body
+    assert isinstance(body, dict)
+    return body
 
 
 def usage_numbers(usage: Usage) -> dict[str, int | None]:
@@ -267,7 +298,7 @@ async def test_tool_call_round_trip_over_two_turns(mode: Mode, server: FakeComma
     assert_matches_the_fake(second, server, MODEL)
     assert second.message.content == "The tool returned: 18C and light rain."
     assert second.finish_reason == "stop"
-    assert wire_params(server)["messages"] == [
+    assert generate_params(server)["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "What is the weather in Paris?"}]},
         {
             "role": "assistant",
@@ -292,6 +323,7 @@ async def test_tool_call_round_trip_over_two_turns(mode: Mode, server: FakeComma
 
 @pytest.mark.parametrize("mode", ["sync", "async-stream"])
 async def test_image_reaches_a_vision_model_as_an_image_part(mode: Mode, server: FakeCommandCodeServer) -> None:
+    """On the Provider API door the fake's translation of the Anthropic request gives the same parts."""
     content: Final = [
         {"type": "text", "text": "What is in this picture?"},
         {"type": "image_url", "image_url": {"url": PNG}},
@@ -300,8 +332,8 @@ async def test_image_reaches_a_vision_model_as_an_image_part(mode: Mode, server:
     outcome: Final = await complete(mode, server, VISION_MODEL, [{"role": "user", "content": content}])
 
     assert_matches_the_fake(outcome, server, VISION_MODEL)
-    assert wire_params(server)["model"] == VISION_MODEL
-    assert wire_params(server)["messages"] == [
+    assert generate_params(server)["model"] == VISION_MODEL
+    assert generate_params(server)["messages"] == [
         {
             "role": "user",
             "content": [
@@ -330,11 +362,26 @@ async def test_image_reaches_a_vision_model_as_an_image_part(mode: Mode, server:
     ],
 )
 def test_reasoning_effort_reaches_the_wire_at_the_models_level_without_allowed_openai_params(
-    model: str, effort: str, sent: str | None, server: FakeCommandCodeServer
+    model: str, effort: str, sent: str | None, server: FakeCommandCodeServer, route: str
 ) -> None:
+    if route == "provider_api" and model == VISION_MODEL:
+        pytest.skip("Claude models take Anthropic's thinking parameters on the Provider API (see the next test)")
     litellm.completion(**call_kwargs(model, [user("hi")], api_base=server.url, reasoning_effort=effort))
 
-    assert wire_params(server).get("reasoning_effort", None) == sent
+    sent_body: Final = wire_params(server) if route == "generate" else last_request(server)
+    assert sent_body.get("reasoning_effort", None) == sent
+
+
+@pytest.mark.provider_api_only
+def test_reasoning_effort_of_a_claude_model_becomes_anthropics_thinking_on_the_provider_api(
+    server: FakeCommandCodeServer,
+) -> None:
+    litellm.completion(**call_kwargs(VISION_MODEL, [user("hi")], api_base=server.url, reasoning_effort="medium"))
+
+    sent: Final = last_request(server)
+    assert server.requests[-1].path == "/provider/v1/messages"
+    assert "reasoning_effort" not in sent
+    assert sent.get("thinking") is not None or sent.get("output_config") is not None
 
 
 def test_top_p_is_rejected_before_any_request(server: FakeCommandCodeServer) -> None:
@@ -346,6 +393,7 @@ def test_top_p_is_rejected_before_any_request(server: FakeCommandCodeServer) -> 
     assert server.requests == []
 
 
+@pytest.mark.generate_only
 def test_top_p_is_dropped_with_drop_params(server: FakeCommandCodeServer) -> None:
     response: Final = litellm.completion(
         **call_kwargs(MODEL, [user("hi")], api_base=server.url, top_p=0.5, temperature=0.2, drop_params=True)
@@ -366,6 +414,7 @@ def test_top_p_is_dropped_with_drop_params(server: FakeCommandCodeServer) -> Non
     assert wire_params(server)["temperature"] == 0.2
 
 
+@pytest.mark.generate_only
 @pytest.mark.skipif(NATIVE, reason="LiteLLM ships commandcode: there is nothing to register")
 def test_register_is_idempotent(server: FakeCommandCodeServer) -> None:
     member: Final = LlmProviders("commandcode")
@@ -383,6 +432,7 @@ def test_register_is_idempotent(server: FakeCommandCodeServer) -> None:
     assert len(server.requests) == 1
 
 
+@pytest.mark.generate_only
 @pytest.mark.parametrize(
     ("model", "provider"), [("commandcode/deepseek/deepseek-v4-flash", None), (MODEL, "commandcode")]
 )
@@ -404,6 +454,7 @@ def test_get_model_info_reads_the_commandcode_cost_map_entry(model: str, provide
     assert info["supports_vision"] is False
 
 
+@pytest.mark.generate_only
 @pytest.mark.skipif(not NATIVE, reason="only against a LiteLLM that ships commandcode")
 def test_register_is_a_no_op_when_litellm_ships_commandcode() -> None:
     assert litellm_commandcode.register() is False

@@ -65,8 +65,12 @@ CHANGED_FILES: Final = (
     "litellm/constants.py",
     "litellm/litellm_core_utils/exception_mapping_utils.py",
     "litellm/litellm_core_utils/get_llm_provider_logic.py",
+    "litellm/llms/commandcode/chat/handler.py",
+    "litellm/llms/commandcode/chat/pause_turn.py",
+    "litellm/llms/commandcode/chat/provider_api_transformation.py",
     "litellm/llms/commandcode/chat/transformation.py",
     "litellm/llms/commandcode/common_utils.py",
+    "litellm/llms/commandcode/model_info.py",
     "litellm/main.py",
     "litellm/model_prices_and_context_window_backup.json",
     "litellm/provider_endpoints_support_backup.json",
@@ -443,8 +447,12 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         else "added"
     )
     return [
+        ("litellm/llms/commandcode/chat/handler.py", "copied"),
+        ("litellm/llms/commandcode/chat/pause_turn.py", "copied"),
+        ("litellm/llms/commandcode/chat/provider_api_transformation.py", "copied"),
         ("litellm/llms/commandcode/chat/transformation.py", "copied"),
         ("litellm/llms/commandcode/common_utils.py", "copied"),
+        ("litellm/llms/commandcode/model_info.py", "copied"),
         ("litellm/types/utils.py", "added"),
         ("litellm/constants.py", "added"),
         *[("litellm/__init__.py", "added")] * 5,

@@ -16,6 +16,12 @@ from litellm.llms.base_llm.chat.transformation import BaseLLMException
 COMMANDCODE_API_BASE: Final[str] = "https://api.commandcode.ai"
 COMMANDCODE_GENERATE_PATH: Final[str] = "/alpha/generate"
 COMMANDCODE_PROVIDER_API_DOCS: Final[str] = "https://commandcode.ai/docs/provider-api"
+# The second door: Command Code's OpenAI/Anthropic-compatible Provider API, for plans with API access.
+COMMANDCODE_PROVIDER_API_PATH: Final[str] = "/provider/v1"
+COMMANDCODE_ROUTE_PARAM: Final[str] = "commandcode_route"
+COMMANDCODE_ROUTE_ENV_VAR: Final[str] = "COMMANDCODE_ROUTE"
+COMMANDCODE_ROUTE_GENERATE: Final[str] = "generate"
+COMMANDCODE_ROUTE_PROVIDER_API: Final[str] = "provider_api"
 COMMANDCODE_API_KEY_ENV_VARS: Final[tuple[str, ...]] = ("COMMANDCODE_API_KEY", "COMMAND_CODE_API_KEY")
 COMMANDCODE_API_BASE_ENV_VAR: Final[str] = "COMMANDCODE_API_BASE"
 COMMANDCODE_VERSION_ENV_VAR: Final[str] = "COMMANDCODE_VERSION"

@@ -44,6 +44,9 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_REASONING_DISABLED,
     COMMANDCODE_REASONING_EFFORTS,
     COMMANDCODE_RETIRED_MODEL_IDS,
+    COMMANDCODE_ROUTE_ENV_VAR,
+    COMMANDCODE_ROUTE_PARAM,
+    COMMANDCODE_ROUTE_PROVIDER_API,
     COMMANDCODE_VERSION_ENV_VAR,
     CommandCodeError,
 )
@@ -93,6 +96,10 @@ SESSION_PARAM: Final[str] = "prompt_cache_key"
 NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
     {"top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False, "response_format": {"type": "text"}}
 )
+# An answer paused by a server-run tool; chat/pause_turn.py continues it. Non-streamed answers carry the raw reason
+# in this hidden param, streams on `ModelResponseIterator.raw_finish_reason`.
+PAUSE_TURN: Final[str] = "pause_turn"
+RAW_FINISH_REASON_KEY: Final[str] = "commandcode_raw_finish_reason"
 SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "max_tokens",
     "max_completion_tokens",
@@ -583,8 +590,11 @@ def _error_hint(code: object, message: str, rate_limit: Mapping[str, object] | N
         )
     if "proxy use detected" in lowered:
         return (
-            " Your plan does not allow /alpha/generate outside the official CLI; use Command Code's OpenAI-compatible "
-            f"Provider API instead (model='openai/<model>', api_base='https://api.commandcode.ai/provider/v1'), see "
+            " Command Code serves /alpha/generate only to its CLI here; switch this provider to Command Code's "
+            "Provider API (/provider/v1, for plans with API access): "
+            f"{COMMANDCODE_ROUTE_PARAM}: {COMMANDCODE_ROUTE_PROVIDER_API} in "
+            f"litellm_params (or {COMMANDCODE_ROUTE_PARAM}='{COMMANDCODE_ROUTE_PROVIDER_API}' per call), or "
+            f"{COMMANDCODE_ROUTE_ENV_VAR}={COMMANDCODE_ROUTE_PROVIDER_API} in the environment; see "
             f"{COMMANDCODE_PROVIDER_API_DOCS}."
         )
     if "insufficient credits" in lowered or "insufficient balance" in lowered:
@@ -728,6 +738,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._ready: Final[deque[ModelResponseStream]] = deque()
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._held_surrogates: Final[dict[str, str]] = {}
+        self.raw_finish_reason: str | None = None
 
     def _flush(self, parts: _ChunkParts) -> None:
         """The deltas collected so far leave as a chunk of their own, before a delta of another kind joins them."""
@@ -771,6 +782,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
         mapped: Final = FINISH_REASONS.get(reason, "stop") if isinstance(reason, str) else "stop"
         parts.finish_reason = "tool_calls" if self._tool_call_index else mapped
         totals: Final = _as_mapping(event.get("totalUsage")) or _as_mapping(event.get("usage"))
+        raw_reason: Final = event.get("rawFinishReason")
+        self.raw_finish_reason = raw_reason if isinstance(raw_reason, str) else None
         parts.usage = usage_from_totals(totals) if totals is not None else None
         self._done = True
 
@@ -1215,7 +1228,11 @@ class CommandCodeChatConfig(BaseConfig):
         events: Final = ModelResponseIterator(streaming_response=(raw_response.content,), sync_stream=True)
         params: Final = _as_mapping(request_data.get("params"))
         requested: Final = params.get("model") if params is not None else None
-        return _assemble(events, model_response, requested if isinstance(requested, str) else _model_id(model))
+        assembled: Final = _assemble(
+            events, model_response, requested if isinstance(requested, str) else _model_id(model)
+        )
+        assembled._hidden_params[RAW_FINISH_REASON_KEY] = events.raw_finish_reason
+        return assembled
 
     def get_error_class(
         self,

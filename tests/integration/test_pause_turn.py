@@ -1,0 +1,158 @@
+"""Answers that pause (`rawFinishReason: "pause_turn"`) on the default door, against the fake's `pause_turn times=N`
+scenario: continued up to 5 times, and the caller gets one answer in every mode."""
+
+from collections.abc import Iterator
+from typing import Final
+
+import pytest
+
+import litellm
+import litellm_commandcode
+from litellm.types.utils import ModelResponse, ModelResponseStream
+from litellm_commandcode.fake_server import FakeCommandCodeServer, load_catalog, pause_turn_answer
+from litellm_commandcode.registration import litellm_knows_commandcode
+
+MODEL: Final = "deepseek/deepseek-v4-flash"
+KEY: Final = "user_pause_test"
+MODES: Final = ("sync", "async", "sync-stream", "async-stream")
+WHOLE_TEXT: Final = "You said: {question}\nThis is a deterministic answer from the fake Command Code server."
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered() -> None:
+    assert litellm_commandcode.register() is (not litellm_knows_commandcode())
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeCommandCodeServer]:
+    with FakeCommandCodeServer() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def fresh_server(server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMMANDCODE_ROUTE", raising=False)
+    server.reset()
+
+
+async def answer_of(mode: str, server: FakeCommandCodeServer, question: str) -> ModelResponse:
+    kwargs: Final = {
+        "model": f"commandcode/{MODEL}",
+        "messages": [{"role": "user", "content": question}],
+        "api_base": server.url,
+        "api_key": KEY,
+    }
+    if mode == "sync":
+        response = litellm.completion(**kwargs)
+        assert isinstance(response, ModelResponse)
+        return response
+    if mode == "async":
+        response = await litellm.acompletion(**kwargs)
+        assert isinstance(response, ModelResponse)
+        return response
+    stream_kwargs: Final = {**kwargs, "stream": True, "stream_options": {"include_usage": True}}
+    if mode == "sync-stream":
+        chunks = list(litellm.completion(**stream_kwargs))
+    else:
+        chunks = [chunk async for chunk in await litellm.acompletion(**stream_kwargs)]
+    assert_one_seamless_stream(chunks)
+    assembled: Final = litellm.stream_chunk_builder(chunks, messages=kwargs["messages"])
+    assert isinstance(assembled, ModelResponse)
+    return assembled
+
+
+def assert_one_seamless_stream(chunks: list[ModelResponseStream]) -> None:
+    assert len({chunk.id for chunk in chunks}) == 1
+    assert [chunk.choices[0].delta.role for chunk in chunks if chunk.choices and chunk.choices[0].delta.role] == [
+        "assistant"
+    ]
+    finishes: Final = [choice.finish_reason for chunk in chunks for choice in chunk.choices if choice.finish_reason]
+    assert len(finishes) == 1
+    assert [index for index, chunk in enumerate(chunks) if getattr(chunk, "usage", None)] == [len(chunks) - 1]
+
+
+def summed_tokens(server: FakeCommandCodeServer, times: int) -> dict[str, int]:
+    """The usage of every request the fake answered, added up."""
+    model: Final = load_catalog()[MODEL]
+    totals: Final = {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "reasoning_tokens": 0}
+    for record in server.requests:
+        assert isinstance(record.body, dict)
+        params = record.body["params"]
+        assert isinstance(params, dict)
+        usage = pause_turn_answer(params, model, times).usage
+        totals["prompt_tokens"] += usage.input_tokens
+        totals["completion_tokens"] += usage.output_tokens
+        totals["cached_tokens"] += usage.cache_read_tokens
+        totals["reasoning_tokens"] += usage.reasoning_tokens
+    return totals
+
+
+def tokens_of(response: ModelResponse) -> dict[str, int]:
+    usage: Final = response.usage  # type: ignore[attr-defined]
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.prompt_tokens_details.cached_tokens or 0,
+        "reasoning_tokens": (usage.completion_tokens_details.reasoning_tokens or 0)
+        if usage.completion_tokens_details
+        else 0,
+    }
+
+
+@pytest.mark.parametrize("times", [0, 1, 5])
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_paused_answer_is_continued_and_joined_into_one_answer_with_the_usage_summed(
+    mode: str, times: int, server: FakeCommandCodeServer
+) -> None:
+    question: Final = f"Search the web [[fake:pause_turn times={times}]]"
+
+    response: Final = await answer_of(mode, server, question)
+
+    assert len(server.requests) == times + 1
+    assert response.choices[0].message.content == WHOLE_TEXT.format(question=question)  # type: ignore[union-attr]
+    assert response.choices[0].message.reasoning_content == "The user wrote 5 words. I will answer briefly."  # type: ignore[union-attr]
+    assert response.choices[0].finish_reason == "stop"
+    tokens: Final = tokens_of(response)
+    assert tokens == summed_tokens(server, times)
+    assert response.usage.total_tokens == tokens["prompt_tokens"] + tokens["completion_tokens"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_continuation_resends_the_request_with_the_partial_answer_appended(
+    mode: str, server: FakeCommandCodeServer
+) -> None:
+    question: Final = "Search the web [[fake:pause_turn times=2]]"
+
+    await answer_of(mode, server, question)
+
+    sent: Final = [record.body["params"]["messages"] for record in server.requests]  # type: ignore[index]
+    whole: Final = WHOLE_TEXT.format(question=question)
+    first_part: Final = whole[: len(whole) // 3]
+    assert sent[0] == [{"role": "user", "content": [{"type": "text", "text": question}]}]
+    assert sent[1] == [
+        *sent[0],
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "reasoning", "text": "The user wrote 5 words. I will answer briefly."},
+                {"type": "text", "text": first_part},
+            ],
+        },
+    ]
+    assert sent[2][:-1] == sent[0]
+    assert sent[2][-1]["content"][1] == {"type": "text", "text": whole[: 2 * len(whole) // 3]}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_sixth_pause_ends_the_answer_with_finish_reason_length_and_what_arrived(
+    mode: str, server: FakeCommandCodeServer
+) -> None:
+    question: Final = "Search the web [[fake:pause_turn times=6]]"
+
+    response: Final = await answer_of(mode, server, question)
+
+    whole: Final = WHOLE_TEXT.format(question=question)
+    assert len(server.requests) == 6
+    assert response.choices[0].message.content == whole[: len(whole) * 6 // 7]  # type: ignore[union-attr]
+    assert response.choices[0].finish_reason == "length"
+    assert tokens_of(response) == summed_tokens(server, 6)
