@@ -262,8 +262,17 @@ def _cline(place: Place) -> dict[str, str]:
     }
     _json(place.home / ".cline" / "data" / "settings" / "providers.json", providers)
     # ACP mode (the follow-up turn) asks to sign in to Cline unless CLINE_API_KEY is set, and takes its provider from
-    # CLINE_PROVIDER; the base URL comes from the settings above.
-    return {"CLINE_LOG_ENABLED": "0", "CLINE_PROVIDER": "litellm", "CLINE_API_KEY": place.key}
+    # CLINE_PROVIDER and its model from CLINE_MODEL; the base URL comes from the settings above. Cline's default
+    # backend ("auto") may start a detached hub daemon on the fixed port 25463, which outlives the run and, when it
+    # serves the follow-up, reloads the session on the provider's default model (gpt-5.4) and ignores
+    # session/set_model: seen once in CI. The local backend keeps every turn in the agent's own process.
+    return {
+        "CLINE_LOG_ENABLED": "0",
+        "CLINE_PROVIDER": "litellm",
+        "CLINE_MODEL": MODEL,
+        "CLINE_API_KEY": place.key,
+        "CLINE_SESSION_BACKEND_MODE": "local",
+    }
 
 
 def _cline_command(place: Place, turn: Turn) -> list[str]:
