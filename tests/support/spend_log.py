@@ -1,5 +1,6 @@
 """A LiteLLM success callback that records each request's spend as one JSON line in
-`$COMMANDCODE_SPEND_LOG_DIR/spend-<pid>.jsonl`: what any spend tracker hooked on LiteLLM's success logging sees.
+`$COMMANDCODE_SPEND_LOG_DIR/spend-<pid>.jsonl`, with the whole payload LiteLLM hands to logging integrations: what any
+spend tracker or logger hooked on LiteLLM's success logging sees.
 Loaded by a proxy config as `callbacks: ["spend_log.handler"]`, with this file copied next to the config."""
 
 import json
@@ -22,6 +23,7 @@ class SpendLog(CustomLogger):
             "model_id": payload.get("model_id"),
             "response_cost": kwargs.get("response_cost"),
             "total_tokens": payload.get("total_tokens"),
+            "standard_logging_object": json.dumps(payload, default=str),
         }
         path: Final = Path(os.environ[SPEND_LOG_DIR_ENV]) / f"spend-{os.getpid()}.jsonl"
         with path.open("a", encoding="utf-8") as sink:
