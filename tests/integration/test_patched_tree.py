@@ -17,6 +17,10 @@ from litellm_commandcode import upstream
 
 SUITES: Final = ("tests/integration/test_sdk.py", "tests/integration/test_proxy.py")
 RUN_TIMEOUT: Final = 600
+LOGS: Final = REPOSITORY / ".work" / "logs"
+FIRST_FAILURE_CHARS: Final = 12000
+SUMMARY_CHARS: Final = 3000
+SECTION_BANNERS: Final = (" ERRORS =", " FAILURES =")
 NATIVE_ONLY_TEST: Final = "test_register_is_a_no_op_when_litellm_ships_commandcode PASSED"
 
 
@@ -26,6 +30,14 @@ def patched_tree(version: str) -> Path:
     shutil.copytree(pristine_tree(version), tree, symlinks=True)
     upstream.apply_tree(tree)
     return tree
+
+
+def failure_report(stdout: str, stderr: str, log: Path) -> str:
+    """The inner run's first error or failure in full (a failure early on can make every later test fail), its
+    summary, and where its whole output is kept."""
+    starts: Final = [index for banner in SECTION_BANNERS if (index := stdout.find(banner)) >= 0]
+    first: Final = stdout[min(starts) : min(starts) + FIRST_FAILURE_CHARS] if starts else ""
+    return f"whole run: {log}\n{first}\n[...]\n{stdout[-SUMMARY_CHARS:]}\n{stderr[-SUMMARY_CHARS:]}"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -40,7 +52,10 @@ def test_sdk_and_proxy_suites_pass_on_a_patched_litellm_tree(version: str) -> No
         text=True,
         timeout=RUN_TIMEOUT,
     )
-    report: Final = done.stdout[-8000:] + done.stderr[-4000:]
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log: Final = LOGS / f"patched-tree-{version}.log"
+    log.write_text(f"{done.stdout}\n---- stderr ----\n{done.stderr}", encoding="utf-8")
+    report: Final = failure_report(done.stdout, done.stderr, log)
     assert done.returncode == 0, report
     assert NATIVE_ONLY_TEST in done.stdout, report
     summary: Final = re.search(r"=+ (\d+) passed(, \d+ skipped)?(, \d+ warnings?)? in ", done.stdout)
