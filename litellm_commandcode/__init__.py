@@ -9,7 +9,14 @@ For the proxy, name `litellm_commandcode.proxy.handler` as `custom_handler` unde
 
 
 def register() -> bool:
-    """Register provider `commandcode` with LiteLLM; returns False when LiteLLM already knows it natively."""
+    """Register provider `commandcode` with LiteLLM; returns False when LiteLLM already knows it natively. Raises
+    `compat.IncompatibleLiteLLMError`, before anything is patched, when the installed LiteLLM lacks an internal the
+    plug-in relies on."""
+    from litellm_commandcode.compat import check_litellm, litellm_knows_commandcode
+
+    if litellm_knows_commandcode():
+        return False
+    check_litellm()
     from litellm_commandcode.registration import register as register_provider
 
     return register_provider()

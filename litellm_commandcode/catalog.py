@@ -61,6 +61,9 @@ def cost_map_entry(model: Model) -> dict[str, object]:
         "supports_function_calling": True,
         "supports_prompt_caching": prices.get("cache_read") is not None,
         "supports_reasoning": bool(model["reasoning"]),
+        # The levels the model takes, stated outright: LiteLLM's bridges (/v1/messages) round an effort to them and the
+        # proxy advertises them (/model_group/info); without them it assumes OpenAI's set, where `max` does not exist.
+        "reasoning_effort_levels": list(model["reasoning_efforts"]) if model["reasoning"] else [],
         "supports_system_messages": True,
         "supports_vision": "image" in inputs,
         "source": SOURCE,

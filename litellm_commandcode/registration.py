@@ -8,8 +8,6 @@ The provider's logic lives in `litellm/llms/commandcode/` and runs through LiteL
 only routes to it. Everything here is idempotent, and does nothing when LiteLLM already ships `commandcode`.
 """
 
-import contextlib
-import importlib.metadata
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -27,19 +25,19 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import Delta, LlmProviders, LlmProvidersSet, ModelResponseStream, StreamingChoices
 from litellm.utils import ProviderConfigManager
 from litellm_commandcode.catalog import PROVIDER, build_cost_map
+from litellm_commandcode.compat import (
+    MESSAGES_BRIDGE,
+    SHIM_FLAG,
+    check_provider_imports,
+    litellm_knows_commandcode,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from litellm.types.completion import CompletionDispatchContext
 
 _SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
-_SHIM_FLAG: Final = "_commandcode_runtime_shim"
 _CONTEXT_WINDOW_PHRASES: Final = ("prompt is too long", "context length", "context window", "too many tokens")
-
-
-def litellm_knows_commandcode() -> bool:
-    """True when the installed LiteLLM ships the provider itself (the upstream change is merged or applied)."""
-    member: Final = LlmProviders._value2member_map_.get(PROVIDER)
-    return member is not None and not getattr(member, _SHIM_FLAG, False)
 
 
 def use_provider_source() -> None:
@@ -62,7 +60,7 @@ def _add_llm_providers_member() -> None:
         member._value_ = PROVIDER
         member.__objclass__ = LlmProviders  # type: ignore[misc]
         member._sort_order_ = len(LlmProviders._member_names_)
-        setattr(member, _SHIM_FLAG, True)
+        setattr(member, SHIM_FLAG, True)
         LlmProviders.COMMANDCODE = member  # before _member_map_: EnumType.__setattr__ guards members
         LlmProviders._member_map_["COMMANDCODE"] = member
         LlmProviders._value2member_map_[PROVIDER] = member
@@ -76,6 +74,41 @@ def _add_provider_config() -> None:
     if ProviderConfigManager._PROVIDER_CONFIG_MAP is None:
         ProviderConfigManager._PROVIDER_CONFIG_MAP = ProviderConfigManager._build_provider_config_map()
     ProviderConfigManager._PROVIDER_CONFIG_MAP[LlmProviders(PROVIDER)] = (CommandCodeChatConfig, False)
+
+
+def _bare_effort(request: object, custom_llm_provider: object) -> str | None:
+    """`output_config.effort` of a /v1/messages request for commandcode that has no `thinking` beside it."""
+    if not isinstance(request, dict) or "thinking" in request:
+        return None
+    model: Final = request.get("model")
+    if custom_llm_provider != PROVIDER and not (isinstance(model, str) and model.startswith(f"{PROVIDER}/")):
+        return None
+    output_config: Final = request.get("output_config")
+    effort: Final = output_config.get("effort") if isinstance(output_config, dict) else None
+    return effort if isinstance(effort, str) and effort else None
+
+
+def _carry_bare_effort_to_commandcode() -> None:
+    """LiteLLM's /v1/messages bridge reads `output_config.effort` only beside adaptive `thinking` and drops it when it
+    comes alone (Claude Code sends it so): for commandcode it arrives as `reasoning_effort`, as with adaptive thinking.
+    Every other provider's request is translated as before."""
+    adapter: Final = resolve(MESSAGES_BRIDGE, owner=True)
+    original: Final = getattr(adapter, "translate_anthropic_to_openai", None)
+    if adapter is None or not callable(original) or getattr(original, SHIM_FLAG, False):
+        return
+
+    def translate_anthropic_to_openai(
+        self: object, anthropic_message_request: object, *args: object, **kwargs: object
+    ) -> tuple[object, object]:
+        translated = cast(tuple[object, object], original(self, anthropic_message_request, *args, **kwargs))
+        effort = _bare_effort(anthropic_message_request, kwargs.get("custom_llm_provider"))
+        request = translated[0]
+        if effort is not None and isinstance(request, dict) and "reasoning_effort" not in request:
+            request["reasoning_effort"] = effort
+        return translated
+
+    setattr(translate_anthropic_to_openai, SHIM_FLAG, True)
+    adapter.translate_anthropic_to_openai = translate_anthropic_to_openai
 
 
 def _add_cost_map() -> None:
@@ -92,10 +125,12 @@ def register_internals() -> bool:
     if litellm_knows_commandcode():
         return False
     use_provider_source()
+    check_provider_imports()
     _route_to_the_http_handler()
     _add_llm_providers_member()
     _add_provider_config()
     _add_cost_map()
+    _carry_bare_effort_to_commandcode()
     for names in (litellm.provider_list, litellm._custom_providers):
         if PROVIDER not in names:
             names.append(PROVIDER)
@@ -267,13 +302,8 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
 def _route_to_the_http_handler() -> None:
     """Hands LiteLLM's dispatch of custom providers (`main._complete_custom_providers`, which would call the
     `CustomLLM` methods) to `_complete_commandcode` for `commandcode`; every other provider goes where it went."""
-    original: Final = getattr(litellm.main, "_complete_custom_providers", None)
-    if original is None or not callable(original):
-        raise RuntimeError(
-            f"litellm_commandcode: LiteLLM {_litellm_version()} has no main._complete_custom_providers; this plug-in "
-            "supports LiteLLM 1.106.2 to 1.109.x (pyproject.toml)"
-        )
-    if getattr(original, _SHIM_FLAG, False):
+    original: Final = litellm.main._complete_custom_providers
+    if getattr(original, SHIM_FLAG, False):
         return
 
     def complete_custom_providers(ctx: "CompletionDispatchContext") -> object:
@@ -281,14 +311,8 @@ def _route_to_the_http_handler() -> None:
             return _complete_commandcode(ctx)
         return original(ctx)
 
-    setattr(complete_custom_providers, _SHIM_FLAG, True)
+    setattr(complete_custom_providers, SHIM_FLAG, True)
     litellm.main._complete_custom_providers = complete_custom_providers
-
-
-def _litellm_version() -> str:
-    with contextlib.suppress(Exception):
-        return importlib.metadata.version("litellm")
-    return "(unknown version)"
 
 
 class CommandCodeLLM(CustomLLM):

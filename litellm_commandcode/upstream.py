@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,21 +41,34 @@ PROVIDER_CREATE_FIELDS: Final = "litellm/proxy/public_endpoints/provider_create_
 README: Final = "README.md"
 # Present in a BerriAI/litellm checkout only; a wheel ships just the `litellm/` package.
 ROOT_FILES: Final = frozenset((README, COST_MAP, ENDPOINTS))
+# The provider's unit tests, copied into upstream's tests/test_litellm/ layout (mirroring the source path) where the
+# tree has that folder: they import nothing but litellm.
+UPSTREAM_TESTS: Final = "tests/test_litellm"
+PROVIDER_TEST_FILES: Final = {
+    f"{UPSTREAM_TESTS}/llms/{PROVIDER}/chat/test_transformation.py": REPOSITORY
+    / "tests"
+    / "unit"
+    / "llms"
+    / PROVIDER
+    / "chat"
+    / "test_transformation.py",
+}
 
 ADDED: Final = "added"
 ALREADY_THERE: Final = "already there"
 ABSENT: Final = "absent (not a BerriAI/litellm checkout, e.g. an unpacked wheel), skipped"
+NO_UPSTREAM_TESTS: Final = f"no {UPSTREAM_TESTS}/ (not a BerriAI/litellm checkout, e.g. an unpacked wheel), skipped"
 # Common lines kept before the first change when diffing, so the matcher anchors it as it would on the whole file.
 MATCH_MARGIN: Final = 200
 
 
 class UpstreamError(Exception):
-    """The change cannot be made: a file or an anchor is missing, or an edit would leave a file invalid."""
+    """The change cannot be made: a file or a structure is missing, or an edit would leave a file invalid."""
 
 
-class AnchorNotFoundError(UpstreamError):
-    def __init__(self, anchor: str, problem: str = "not found") -> None:
-        super().__init__(f"anchor {anchor!r} {problem}")
+class StructureNotFoundError(UpstreamError):
+    def __init__(self, structure: str, problem: str = "not found") -> None:
+        super().__init__(f"{structure}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,7 @@ Transform = Callable[[str], Change]
 class Edit:
     path: str
     purpose: str
-    anchor: str
+    structure: str
     transform: Transform
 
 
@@ -83,106 +97,443 @@ class FileChange:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Python sources: text anchors and AST-located containers
+# Python sources: every insertion point is a named structure found in the parsed file (a class, a function, an
+# assignment, an if/elif chain on a discriminant); new entries go in sorted position where the container is sorted,
+# at its end otherwise, one per line in the container's own indentation.
 # ---------------------------------------------------------------------------------------------------------------------
 
-
-def _line_start_offsets(source: str, anchor: str) -> list[int]:
-    starts: Final = (match.start() for match in re.finditer(re.escape(anchor), source))
-    return [start for start in starts if start == 0 or source[start - 1] == "\n"]
-
-
-def _unique_offset(source: str, anchor: str) -> int:
-    offsets: Final = _line_start_offsets(source, anchor)
-    if len(offsets) != 1:
-        raise AnchorNotFoundError(anchor, "not found" if not offsets else f"found {len(offsets)} times")
-    return offsets[0]
+ContainerNode = ast.List | ast.Tuple | ast.Set | ast.Dict
+# A container shorter than this says nothing about whether its entries are kept sorted.
+MIN_SORTED_EVIDENCE: Final = 3
 
 
-def insert_before(
-    path: str, purpose: str, anchor: str, text: str, marker: str | None = None, obviated_by: str | None = None
-) -> Edit:
-    """Insert `text` at the start of the line where `anchor` (unique, at a line start) begins. The edit is already
-    there when a line starts with `marker` (default: the first line of `text`), however the rest was formatted since.
-    `obviated_by`: code whose presence means this version needs no such edit (checked only when the anchor is gone)."""
-    own_line: Final = marker if marker is not None else text.split("\n", 1)[0]
-
-    def transform(source: str) -> Change:
-        if _line_start_offsets(source, own_line):
-            return Change(source, ALREADY_THERE)
-        if obviated_by is not None and not _line_start_offsets(source, anchor) and obviated_by in source:
-            return Change(source, f"not needed ({obviated_by.strip()!r} covers it)")
-        offset: Final = _unique_offset(source, anchor)
-        return Change(source[:offset] + text + source[offset:], ADDED)
-
-    return Edit(path, purpose, anchor, transform)
+def _lines(source: str) -> list[str]:
+    return source.splitlines(keepends=True)
 
 
-def _top_level_node(tree: ast.Module, name: str) -> ast.stmt | None:
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return node
-        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-        if isinstance(target, ast.Name) and target.id == name:
-            return node
-    return None
+def _insert_lines_before(source: str, line_number: int, text: str) -> str:
+    lines: Final = _lines(source)
+    return "".join([*lines[: line_number - 1], text, *lines[line_number - 1 :]])
 
 
-def _insert_line_after(source: str, line_number: int, line: str) -> str:
-    lines: Final = source.splitlines(keepends=True)
-    return "".join([*lines[:line_number], line, *lines[line_number:]])
+def _insert_lines_after(source: str, line_number: int, text: str) -> str:
+    lines: Final = _lines(source)
+    return "".join([*lines[:line_number], text, *lines[line_number:]])
 
 
 def _indent_of(source: str, line_number: int) -> str:
-    line: Final = source.splitlines()[line_number - 1]
+    line: Final = _lines(source)[line_number - 1]
     return line[: len(line) - len(line.lstrip())]
 
 
-def append_enum_member(path: str, class_name: str, member: str, value: str) -> Edit:
-    """Add `member = "value"` after the last member of `class_name` (new providers go at the end)."""
-    anchor: Final = f"class {class_name}"
+def _indented(text: str, indent: str) -> str:
+    block: Final = textwrap.dedent(text if text.endswith("\n") else text + "\n")
+    return "".join(f"{indent}{line}" if line.strip() else line for line in block.splitlines(keepends=True))
+
+
+def _starts_own_line(source: str, node: ast.expr | ast.stmt) -> bool:
+    line: Final = _lines(source)[node.lineno - 1]
+    return not line[: node.col_offset].strip()
+
+
+def _top_level_names(module: ast.Module) -> set[str]:
+    names: Final[set[str]] = set()
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _assignment(module: ast.Module, name: str) -> ast.Assign | ast.AnnAssign | None:
+    for node in module.body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            return node  # type: ignore[return-value]
+    return None
+
+
+def _unwrapped(value: ast.expr | None) -> ast.expr | None:
+    """`MappingProxyType({...})`, `frozenset((...))` and the like hold their container as the only argument."""
+    if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+        return value.args[0]
+    return value
+
+
+def _scope(module: ast.Module, dotted: str) -> ast.AST | None:
+    """A class, function or method by its dotted name (`ProviderConfigManager._build_provider_config_map`)."""
+    scope: ast.AST = module
+    for part in dotted.split("."):
+        body: list[ast.stmt] = getattr(scope, "body", [])
+        found = next(
+            (
+                node
+                for node in body
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == part
+            ),
+            None,
+        )
+        if found is None:
+            return None
+        scope = found
+    return scope
+
+
+def _entry_key(node: ast.expr | None) -> str | None:
+    """The sort key of a container entry: a string literal, or the member name of `Enum.MEMBER`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _is_sorted(keys: Sequence[str | None]) -> bool:
+    folded: Final = [key.casefold() for key in keys if key is not None]
+    return len(folded) == len(keys) >= MIN_SORTED_EVIDENCE and folded == sorted(folded)
+
+
+def _with_trailing_comma(source: str, last: ast.expr) -> str:
+    if last.end_lineno is None or last.end_col_offset is None:
+        raise UpstreamError("the container's last entry has no position")
+    lines: Final = _lines(source)
+    line: Final = lines[last.end_lineno - 1]
+    rest: Final = line[last.end_col_offset :]
+    if rest.lstrip().startswith(","):
+        return source
+    lines[last.end_lineno - 1] = line[: last.end_col_offset] + "," + rest
+    return "".join(lines)
+
+
+def _insert_entry(source: str, container: ContainerNode, key: str, entry: str, structure: str) -> str:
+    """Insert `entry` (one or more lines, no indentation) into the one-entry-per-line `container`."""
+    starts: Final[list[ast.expr]] = (
+        [k if k is not None else v for k, v in zip(container.keys, container.values, strict=True)]
+        if isinstance(container, ast.Dict)
+        else list(container.elts)
+    )
+    ends: Final[list[ast.expr]] = list(container.values) if isinstance(container, ast.Dict) else list(container.elts)
+    if not starts:
+        raise StructureNotFoundError(structure, "is empty: its indentation is unknown")
+    if not all(_starts_own_line(source, start) for start in starts):
+        raise StructureNotFoundError(structure, "is no longer one entry per line")
+    keys: Final = [_entry_key(start) for start in starts]
+    if _is_sorted(keys):
+        position = next((i for i, k in enumerate(keys) if k is not None and k.casefold() > key.casefold()), len(keys))
+        if position < len(starts):
+            line_number = starts[position].lineno
+            return _insert_lines_before(source, line_number, _indented(entry, _indent_of(source, line_number)))
+    last: Final = ends[-1]
+    text: Final = _indented(entry, _indent_of(source, starts[-1].lineno))
+    return _insert_lines_after(_with_trailing_comma(source, last), last.end_lineno or last.lineno, text)
+
+
+def _container(module: ast.Module, name: str) -> ContainerNode | None:
+    node: Final = _assignment(module, name)
+    value: Final = _unwrapped(node.value if node is not None else None)
+    return value if isinstance(value, ast.List | ast.Tuple | ast.Set | ast.Dict) else None
+
+
+def _container_has(container: ContainerNode, key: str) -> bool:
+    entries: Final = container.keys if isinstance(container, ast.Dict) else container.elts
+    return any(_entry_key(entry) == key for entry in entries)
+
+
+def add_container_entry(path: str, name: str, key: str, entry: str) -> Edit:
+    """Add `entry` (keyed `key`) to the list, tuple, set or dict assigned to the top-level `name`."""
+    structure: Final = f"{name} (a top-level list, tuple, set or dict)"
 
     def transform(source: str) -> Change:
-        node: Final = _top_level_node(ast.parse(source), class_name)
-        if not isinstance(node, ast.ClassDef):
-            raise AnchorNotFoundError(anchor)
-        values: Final = [
-            stmt.value.value
-            for stmt in node.body
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+        container: Final = _container(ast.parse(source), name)
+        if container is None:
+            raise StructureNotFoundError(structure)
+        if _container_has(container, key):
+            return Change(source, ALREADY_THERE)
+        return Change(_insert_entry(source, container, key, entry, structure), ADDED)
+
+    return Edit(path, f"{name} entry {key!r}", structure, transform)
+
+
+def add_returned_dict_entry(path: str, function: str, key: str, entry: str) -> Edit:
+    """Add `entry` to the dict literal that `function` returns."""
+    structure: Final = f"the dict returned by {function}"
+
+    def transform(source: str) -> Change:
+        scope: Final = _scope(ast.parse(source), function)
+        returned: Final = [
+            node.value
+            for node in (ast.walk(scope) if scope is not None else ())
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict)
         ]
-        if value in values:
+        if len(returned) != 1:
+            raise StructureNotFoundError(structure, "not found" if not returned else f"found {len(returned)} times")
+        if _container_has(returned[0], key):
             return Change(source, ALREADY_THERE)
-        last: Final = node.body[-1]
-        if not isinstance(last, ast.Assign) or last.end_lineno is None:
-            raise AnchorNotFoundError(anchor, "no longer ends with a member assignment")
-        line: Final = f'{_indent_of(source, last.lineno)}{member} = "{value}"\n'
-        return Change(_insert_line_after(source, last.end_lineno, line), ADDED)
+        return Change(_insert_entry(source, returned[0], key, entry, structure), ADDED)
 
-    return Edit(path, f"{class_name}.{member}", anchor, transform)
+    return Edit(path, f"{function} entry {key}", structure, transform)
 
 
-def append_list_item(path: str, name: str, value: str) -> Edit:
-    """Add `"value",` as the last item of the one-item-per-line list `name`."""
-    anchor: Final = f"{name} = [...]"
+def add_enum_member(path: str, class_name: str, member: str, value: str) -> Edit:
+    """Add `member = "value"` to the string enum `class_name`: in sorted position if its members are sorted."""
+    structure: Final = f"class {class_name} (string enum)"
 
     def transform(source: str) -> Change:
-        node: Final = _top_level_node(ast.parse(source), name)
-        items: Final = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-        if not isinstance(items, ast.List) or not items.elts:
-            raise AnchorNotFoundError(anchor)
-        if any(isinstance(item, ast.Constant) and item.value == value for item in items.elts):
+        node: Final = _scope(ast.parse(source), class_name)
+        if not isinstance(node, ast.ClassDef):
+            raise StructureNotFoundError(structure)
+        members: Final = [
+            stmt
+            for stmt in node.body
+            if isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ]
+        if not members:
+            raise StructureNotFoundError(structure, "has no string members")
+        if any(isinstance(stmt.value, ast.Constant) and stmt.value.value == value for stmt in members):
             return Change(source, ALREADY_THERE)
-        last: Final = items.elts[-1]
-        last_line: Final = source.splitlines()[(last.end_lineno or last.lineno) - 1]
-        if last.end_lineno is None or not last_line.split("#")[0].rstrip().endswith(","):
-            raise AnchorNotFoundError(anchor, "is no longer one item per line with trailing commas")
-        line: Final = f'{_indent_of(source, last.lineno)}"{value}",\n'
-        return Change(_insert_line_after(source, last.end_lineno, line), ADDED)
+        names: Final[list[str | None]] = [
+            stmt.targets[0].id if isinstance(stmt.targets[0], ast.Name) else None for stmt in members
+        ]
+        line: Final = f'{member} = "{value}"\n'
+        if _is_sorted(names):
+            after = next(
+                (
+                    stmt
+                    for stmt, name in zip(members, names, strict=True)
+                    if name and name.casefold() > member.casefold()
+                ),
+                None,
+            )
+            if after is not None:
+                return Change(
+                    _insert_lines_before(source, after.lineno, _indent_of(source, after.lineno) + line), ADDED
+                )
+        last: Final = members[-1]
+        text: Final = _indent_of(source, last.lineno) + line
+        return Change(_insert_lines_after(source, last.end_lineno or last.lineno, text), ADDED)
 
-    return Edit(path, f"{name} entry", anchor, transform)
+    return Edit(path, f"{class_name}.{member}", structure, transform)
+
+
+def _is_elif(source: str, node: ast.If) -> bool:
+    return _lines(source)[node.lineno - 1][node.col_offset :].startswith("elif")
+
+
+def _chain(source: str, head: ast.If) -> list[ast.If]:
+    branches: Final = [head]
+    while len(branches[-1].orelse) == 1 and isinstance(branches[-1].orelse[0], ast.If):
+        if not _is_elif(source, branches[-1].orelse[0]):
+            break
+        branches.append(branches[-1].orelse[0])
+    return branches
+
+
+def _normal(expression: str) -> str:
+    """`expression` as ast.unparse spells it, to compare with the unparsed source."""
+    return ast.unparse(ast.parse(expression, mode="eval").body)
+
+
+def _tested_literals(test: ast.expr, discriminant: str) -> set[str]:
+    """The string literals `test` compares `discriminant` with (`==`, `in (...)`, joined by `or` or `and`)."""
+    if isinstance(test, ast.BoolOp):
+        return {literal for value in test.values for literal in _tested_literals(value, discriminant)}
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and ast.unparse(test.left) == _normal(discriminant)):
+        return set()
+    right: Final = test.comparators[0]
+    if isinstance(test.ops[0], ast.Eq) and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        return {right.value}
+    if isinstance(test.ops[0], ast.In) and isinstance(right, ast.Tuple | ast.List | ast.Set):
+        return {elt.value for elt in right.elts if isinstance(elt, ast.Constant) and isinstance(elt.value, str)}
+    return set()
+
+
+def _provider_chain(source: str, scope: ast.AST, discriminant: str) -> list[ast.If] | None:
+    """The longest if/elif chain in `scope` that dispatches on `discriminant` (at least three literal branches)."""
+    heads: Final = [node for node in ast.walk(scope) if isinstance(node, ast.If) and not _is_elif(source, node)]
+    chains: Final = [_chain(source, head) for head in heads]
+    scored: Final = [
+        (sum(bool(_tested_literals(branch.test, discriminant)) for branch in chain), chain) for chain in chains
+    ]
+    best: Final = max(scored, key=lambda item: item[0], default=None)
+    return best[1] if best is not None and best[0] >= MIN_SORTED_EVIDENCE else None
+
+
+def add_chain_branch(path: str, function: str, discriminant: str, literal: str, branch: str, purpose: str) -> Edit:
+    """Add `branch` (an `elif` block) as the last branch of `function`'s if/elif chain on `discriminant` (before its
+    final `else:` if it has one), so every branch upstream had keeps its precedence."""
+    structure: Final = f"the if/elif chain on {discriminant} in {function}()"
+
+    def transform(source: str) -> Change:
+        scope: Final = _scope(ast.parse(source), function)
+        if scope is None:
+            raise StructureNotFoundError(f"def {function}")
+        chain: Final = _provider_chain(source, scope, discriminant)
+        if chain is None:
+            raise StructureNotFoundError(structure)
+        if any(literal in _tested_literals(branch_node.test, discriminant) for branch_node in chain):
+            return Change(source, ALREADY_THERE)
+        body_end: Final = max(stmt.end_lineno or stmt.lineno for stmt in chain[-1].body)
+        return Change(_insert_lines_after(source, body_end, _indented(branch, " " * chain[0].col_offset)), ADDED)
+
+    return Edit(path, purpose, structure, transform)
+
+
+def add_chain_branch_unless_calls(
+    path: str, function: str, discriminant: str, literal: str, branch: str, purpose: str, call: str
+) -> Edit:
+    """As add_chain_branch; a release whose `function` calls `call` instead of keeping a chain needs no branch."""
+    inner: Final = add_chain_branch(path, function, discriminant, literal, branch, purpose)
+
+    def transform(source: str) -> Change:
+        scope: Final = _scope(ast.parse(source), function)
+        calls: Final = scope is not None and any(
+            isinstance(node, ast.Call) and ast.unparse(node.func) == call for node in ast.walk(scope)
+        )
+        if scope is not None and calls and _provider_chain(source, scope, discriminant) is None:
+            return Change(source, f"not needed ({function}() calls {call}())")
+        return inner.transform(source)
+
+    return Edit(path, purpose, inner.structure, transform)
+
+
+def add_function_after_family(path: str, prefix: str, name: str, function: str, needs: Sequence[str]) -> Edit:
+    """Add the top-level `function` after the last top-level function named `prefix*` (or in sorted position)."""
+    structure: Final = f"top-level functions {prefix}*"
+
+    def transform(source: str) -> Change:
+        module: Final = ast.parse(source)
+        defined: Final = _top_level_names(module)
+        if name in defined:
+            return Change(source, ALREADY_THERE)
+        missing: Final = [need for need in needs if need not in defined]
+        if missing:
+            raise StructureNotFoundError(f"{', '.join(missing)} (used by {name})", "no longer defined at top level")
+        family: Final = [
+            node for node in module.body if isinstance(node, ast.FunctionDef) and node.name.startswith(prefix)
+        ]
+        if not family:
+            raise StructureNotFoundError(structure)
+        names: Final[list[str | None]] = [node.name for node in family]
+        following: Final = (
+            next((node for node in family if node.name.casefold() > name.casefold()), None)
+            if _is_sorted(names)
+            else None
+        )
+        if following is not None:
+            start = min([following.lineno, *(decorator.lineno for decorator in following.decorator_list)])
+            return Change(_insert_lines_before(source, start, textwrap.dedent(function) + "\n\n"), ADDED)
+        last: Final = family[-1]
+        return Change(
+            _insert_lines_after(source, last.end_lineno or last.lineno, "\n\n" + textwrap.dedent(function)), ADDED
+        )
+
+    return Edit(path, name, structure, transform)
+
+
+def add_set_declaration(path: str, name: str, declaration: str, family_suffix: str) -> Edit:
+    """Declare the top-level `name` after the last top-level `*{family_suffix}` declaration initialised by a call."""
+    structure: Final = f"top-level *{family_suffix} declarations"
+
+    def transform(source: str) -> Change:
+        module: Final = ast.parse(source)
+        if name in _top_level_names(module):
+            return Change(source, ALREADY_THERE)
+        family: Final = [
+            node
+            for node in module.body
+            if isinstance(node, ast.AnnAssign | ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and any(
+                isinstance(target, ast.Name) and target.id.endswith(family_suffix)
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+        ]
+        if not family:
+            raise StructureNotFoundError(structure)
+        last: Final = family[-1]
+        return Change(_insert_lines_after(source, last.end_lineno or last.lineno, declaration + "\n"), ADDED)
+
+    return Edit(path, name, structure, transform)
+
+
+def _union_operands(node: ast.expr | None) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*_union_operands(node.left), *_union_operands(node.right)]
+    return [node] if node is not None else []
+
+
+def add_union_operand(path: str, name: str, operand: str) -> Edit:
+    """Add `| operand` to the one-operand-per-line `a | b | ...` union assigned to the top-level `name`."""
+    structure: Final = f"{name} = [list](a | b | ...) (top-level union, one operand per line)"
+
+    def transform(source: str) -> Change:
+        node: Final = _assignment(ast.parse(source), name)
+        operands: Final = _union_operands(_unwrapped(node.value)) if node is not None and node.value is not None else []
+        if len(operands) < 2:
+            raise StructureNotFoundError(structure)
+        if any(ast.unparse(item) == operand for item in operands):
+            return Change(source, ALREADY_THERE)
+        last: Final = operands[-1]
+        prefix: Final = _lines(source)[last.lineno - 1][: last.col_offset]
+        if prefix.strip() != "|" or last.end_lineno != last.lineno:
+            raise StructureNotFoundError(structure, "is no longer one `| operand` per line")
+        return Change(_insert_lines_after(source, last.lineno, f"{prefix}{operand}\n"), ADDED)
+
+    return Edit(path, f"{name} | {operand}", structure, transform)
+
+
+def _imports_from(block: ast.If, package: str) -> list[ast.ImportFrom]:
+    return [
+        stmt
+        for stmt in block.body
+        if isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and (stmt.module or "").startswith(package)
+    ]
+
+
+def add_type_checking_imports(path: str, package: str, module_prefix: str, imports: str) -> Edit:
+    """Add `imports` after the last provider-package import of the top-level `if TYPE_CHECKING:` block that has most."""
+    structure: Final = f"top-level `if TYPE_CHECKING:` block importing from .{package}"
+
+    def transform(source: str) -> Change:
+        blocks: Final = [
+            node
+            for node in ast.parse(source).body
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING" and _imports_from(node, package)
+        ]
+        if not blocks:
+            raise StructureNotFoundError(structure)
+        block: Final = max(blocks, key=lambda node: len(_imports_from(node, package)))
+        if _imports_from(block, module_prefix):
+            return Change(source, ALREADY_THERE)
+        last: Final = _imports_from(block, package)[-1]
+        text: Final = _indented(imports, _indent_of(source, last.lineno))
+        return Change(_insert_lines_after(source, last.end_lineno or last.lineno, text), ADDED)
+
+    return Edit(path, f"TYPE_CHECKING imports from .{module_prefix}", structure, transform)
+
+
+def first_of(path: str, purpose: str, edits: Sequence[Edit]) -> Edit:
+    """The first of `edits` whose structure the file has: a registry upstream reshaped between releases."""
+    structure: Final = " or ".join(edit.structure for edit in edits)
+
+    def transform(source: str) -> Change:
+        for edit in edits:
+            try:
+                return edit.transform(source)
+            except StructureNotFoundError:
+                continue
+        raise StructureNotFoundError(structure)
+
+    return Edit(path, purpose, structure, transform)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -211,7 +562,7 @@ def _member_value_offset(text: str, key: str) -> int:
     while True:
         index = _skip_whitespace(text, index)
         if text[index : index + 1] != '"':
-            raise AnchorNotFoundError(f'"{key}": {{')
+            raise StructureNotFoundError(f'"{key}": {{')
         name, index = decoder.raw_decode(text, index)
         value_start = _skip_whitespace(text, _skip_whitespace(text, index) + 1)
         if name == key:
@@ -243,13 +594,13 @@ def _checked_json(text: str) -> str:
 
 def append_json_members(path: str, purpose: str, members: Mapping[str, object], container_key: str | None) -> Edit:
     """Append `members` missing from the top-level object (or from its `container_key` object), in their order."""
-    anchor: Final = f'"{container_key}": {{' if container_key else "top-level JSON object"
+    structure: Final = f'"{container_key}": {{' if container_key else "top-level JSON object"
 
     def transform(text: str) -> Change:
         document: Final = json.loads(text)
         container: Final = document.get(container_key) if container_key else document
         if not isinstance(container, dict):
-            raise AnchorNotFoundError(anchor)
+            raise StructureNotFoundError(structure)
         missing: Final = {key: value for key, value in members.items() if key not in container}
         if not missing:
             return Change(text, ALREADY_THERE)
@@ -259,30 +610,30 @@ def append_json_members(path: str, purpose: str, members: Mapping[str, object], 
         note: Final = ADDED if len(missing) == len(members) else f"added {len(missing)} missing of {len(members)}"
         return Change(_checked_json(_append_to_container(text, start, rendered)), note)
 
-    return Edit(path, purpose, anchor, transform)
+    return Edit(path, purpose, structure, transform)
 
 
 def append_json_item(path: str, purpose: str, item: Mapping[str, object], identity: str) -> Edit:
     """Append `item` to the top-level array unless an item with the same `identity` field is there."""
-    anchor: Final = "top-level JSON array"
+    structure: Final = "top-level JSON array"
 
     def transform(text: str) -> Change:
         document: Final = json.loads(text)
         if not isinstance(document, list):
-            raise AnchorNotFoundError(anchor)
+            raise StructureNotFoundError(structure)
         if any(isinstance(entry, dict) and entry.get(identity) == item[identity] for entry in document):
             return Change(text, ALREADY_THERE)
         rendered: Final = _render(item, 1, _indent_unit(text))
         return Change(_checked_json(_append_to_container(text, _skip_whitespace(text, 0), [rendered])), ADDED)
 
-    return Edit(path, purpose, anchor, transform)
+    return Edit(path, purpose, structure, transform)
 
 
 def _house_endpoint_fields(text: str) -> list[str]:
     """The endpoint fields most providers list, in their order: the file's current per-provider schema."""
     providers: Final = json.loads(text).get("providers")
     if not isinstance(providers, dict) or not providers:
-        raise AnchorNotFoundError('"providers": {')
+        raise StructureNotFoundError('"providers": {')
     counts: dict[tuple[str, ...], int] = {}
     for entry in providers.values():
         fields = tuple(entry.get("endpoints", {})) if isinstance(entry, dict) else ()
@@ -338,7 +689,7 @@ def _readme_transform(text: str) -> Change:
     lines: Final = text.splitlines(keepends=True)
     header_index: Final = next((i for i, line in enumerate(lines) if README_HEADER.match(line)), None)
     if header_index is None:
-        raise AnchorNotFoundError("| Provider | `/chat/completions` | ... (supported providers table header)")
+        raise StructureNotFoundError("| Provider | `/chat/completions` | ... (supported providers table header)")
     rows: Final = list(_table_rows(lines, header_index + 2))
     if any(f"(`{PROVIDER}`)" in lines[index] for index in rows):
         return Change(text, ALREADY_THERE)
@@ -360,7 +711,8 @@ def add_readme_row() -> Edit:
 # The registration points
 # ---------------------------------------------------------------------------------------------------------------------
 
-COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatchResult:
+COMPLETE_FUNCTION: Final = """\
+def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatchResult:
     api_base: Final = litellm.CommandCodeChatConfig.get_api_base(ctx.api_base)
     api_key: Final = litellm.CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
     # CommandCodeChatConfig logs the raw response itself (post_call); logging the returned stream wrapper here would
@@ -385,174 +737,214 @@ COMPLETE_FUNCTION: Final = """def _complete_commandcode(ctx: CompletionDispatchC
         client=_dispatch_client_http(ctx),
         provider_config=litellm.CommandCodeChatConfig(),
     )
+"""
+COMPLETE_FUNCTION_NEEDS: Final = (
+    "CompletionDispatchContext",
+    "_CompletionDispatchResult",
+    "_get_encoding",
+    "_dispatch_client_http",
+    "base_llm_http_handler",
+)
 
-
+VALIDATE_ENVIRONMENT_BRANCH: Final = """\
+elif custom_llm_provider == "commandcode":
+    if "COMMANDCODE_API_KEY" in os.environ or "COMMAND_CODE_API_KEY" in os.environ:
+        keys_in_environment = True
+    else:
+        missing_keys.append("COMMANDCODE_API_KEY")
 """
 
-VALIDATE_ENVIRONMENT_BRANCH: Final = """        elif custom_llm_provider == "commandcode":
-            if "COMMANDCODE_API_KEY" in os.environ or "COMMAND_CODE_API_KEY" in os.environ:
-                keys_in_environment = True
-            else:
-                missing_keys.append("COMMANDCODE_API_KEY")
+REGISTER_MODEL_BRANCH: Final = """\
+elif value.get("litellm_provider") == "commandcode":
+    if key not in litellm.commandcode_models:
+        litellm.commandcode_models.add(key)
 """
 
-REGISTER_MODEL_BRANCH: Final = """        elif value.get("litellm_provider") == "commandcode":
-            if key not in litellm.commandcode_models:
-                litellm.commandcode_models.add(key)
+POPULATE_MODEL_SETS_BRANCH: Final = """\
+elif value.get("litellm_provider") == "commandcode":
+    commandcode_models.add(key)
 """
 
-GET_LLM_PROVIDER_BRANCH: Final = """    elif custom_llm_provider == "commandcode":
-        api_base = litellm.CommandCodeChatConfig.get_api_base(api_base)  # rebind-ok: chain resolves in place
-        dynamic_api_key = litellm.CommandCodeChatConfig.get_api_key(api_key)  # rebind-ok: chain resolves in place
+GET_LLM_PROVIDER_BRANCH: Final = """\
+elif custom_llm_provider == "commandcode":
+    api_base = litellm.CommandCodeChatConfig.get_api_base(api_base)  # rebind-ok: chain resolves in place
+    dynamic_api_key = litellm.CommandCodeChatConfig.get_api_key(api_key)  # rebind-ok: chain resolves in place
 """
 
-DISPATCH_BRANCH: Final = """        elif custom_llm_provider == "commandcode":
-            response = _complete_commandcode(_dispatch_ctx)  # rebind-ok: dispatch chain binds response per branch
+DISPATCH_BRANCH: Final = """\
+elif custom_llm_provider == "commandcode":
+    response = _complete_commandcode(_dispatch_ctx)  # rebind-ok: dispatch chain binds response per branch
 """
 
-TYPE_CHECKING_IMPORTS: Final = """    from .llms.commandcode.chat.transformation import (
-        CommandCodeChatConfig as CommandCodeChatConfig,
-    )
-    from .llms.commandcode.common_utils import (
-        CommandCodeError as CommandCodeError,
-    )
+TYPE_CHECKING_IMPORTS: Final = """\
+from .llms.commandcode.chat.transformation import (
+    CommandCodeChatConfig as CommandCodeChatConfig,
+)
+from .llms.commandcode.common_utils import (
+    CommandCodeError as CommandCodeError,
+)
 """
 
-LAZY_IMPORT_MAP_ENTRIES: Final = """\
+# name -> (module relative to the litellm package, attribute): what `litellm.<name>` loads lazily.
+LAZY_ATTRIBUTES: Final = {
     "CommandCodeChatConfig": (".llms.commandcode.chat.transformation", "CommandCodeChatConfig"),
     "CommandCodeError": (".llms.commandcode.common_utils", "CommandCodeError"),
-"""
-
-
-def _init_edits(path: str) -> tuple[Edit, ...]:
-    return (
-        insert_before(
-            path, "commandcode_models set", "fal_ai_models: Set = set()\n", "commandcode_models: Set = set()\n"
-        ),
-        insert_before(
-            path,
-            "add_known_models: cost-map entries of litellm_provider commandcode",
-            '        elif value.get("litellm_provider") == "fal_ai":\n',
-            '        elif value.get("litellm_provider") == "commandcode":\n            commandcode_models.add(key)\n',
-        ),
-        insert_before(path, "model_list union", "    | fal_ai_models\n", "    | commandcode_models\n"),
-        insert_before(
-            path,
-            "models_by_provider entry",
-            '        "fal_ai": fal_ai_models,\n',
-            '        "commandcode": commandcode_models,\n',
-        ),
-        insert_before(
-            path,
-            "TYPE_CHECKING imports of CommandCodeChatConfig and CommandCodeError",
-            "    from .llms.fal_ai.chat.transformation import (\n",
-            TYPE_CHECKING_IMPORTS,
-        ),
-    )
-
-
-def _utils_edits(path: str) -> tuple[Edit, ...]:
-    return (
-        insert_before(
-            path,
-            "ProviderConfigManager chat config map",
-            "            LlmProviders.FAL_AI: (litellm.FalAIChatConfig, False),\n",
-            "            LlmProviders.COMMANDCODE: (litellm.CommandCodeChatConfig, False),\n",
-        ),
-        insert_before(
-            path,
-            "validate_environment: COMMANDCODE_API_KEY or COMMAND_CODE_API_KEY",
-            '        elif custom_llm_provider == "edenai":\n            if "EDENAI_API_KEY" in os.environ:\n',
-            VALIDATE_ENVIRONMENT_BRANCH,
-        ),
-        insert_before(
-            path,
-            "register_model: keep litellm.commandcode_models in step",
-            '        elif value.get("litellm_provider") == "edenai":\n'
-            "            if key not in litellm.edenai_models:\n",
-            REGISTER_MODEL_BRANCH,
-            obviated_by="        litellm.add_known_models(loaded_model_cost)\n",
-        ),
-    )
-
+}
 
 # Command Code relays the upstream model's words ("prompt is too long: N tokens > M maximum"); a usage-window 429 keeps
 # the `retry-after` the provider derived from its reset time as the error's own headers, which the proxy sends on to the
 # client (a vendor's headers only reach it as `llm_provider-*`); every other status is mapped by exception_type's
 # generic status mapping further down.
-CONTEXT_WINDOW_BRANCH: Final = """\
-            elif custom_llm_provider == "commandcode" and (
-                "prompt is too long" in error_str.lower()
-                or ExceptionCheckers.is_error_str_context_window_exceeded(error_str)
-            ):
-                exception_mapping_worked = True
-                raise ContextWindowExceededError(
-                    message=f"{exception_provider} - {error_str}",
-                    model=model,
-                    llm_provider=custom_llm_provider,
-                    response=getattr(original_exception, "response", None),
-                    litellm_debug_info=extra_information,
-                )
-            elif custom_llm_provider == "commandcode" and getattr(original_exception, "status_code", None) == 429:
-                exception_mapping_worked = True
-                commandcode_headers = getattr(original_exception, "headers", None) or {}
-                raise RateLimitError(
-                    message=f"{exception_provider} - {error_str}",
-                    model=model,
-                    llm_provider=custom_llm_provider,
-                    response=getattr(original_exception, "response", None),
-                    litellm_debug_info=extra_information,
-                    headers=(
-                        {"retry-after": str(commandcode_headers["retry-after"])}
-                        if "retry-after" in commandcode_headers
-                        else None
-                    ),
-                )
+EXCEPTION_BRANCH: Final = """\
+elif custom_llm_provider == "commandcode" and (
+    "prompt is too long" in error_str.lower()
+    or ExceptionCheckers.is_error_str_context_window_exceeded(error_str)
+):
+    exception_mapping_worked = True
+    raise ContextWindowExceededError(
+        message=f"{exception_provider} - {error_str}",
+        model=model,
+        llm_provider=custom_llm_provider,
+        response=getattr(original_exception, "response", None),
+        litellm_debug_info=extra_information,
+    )
+elif custom_llm_provider == "commandcode" and getattr(original_exception, "status_code", None) == 429:
+    exception_mapping_worked = True
+    commandcode_headers = getattr(original_exception, "headers", None) or {}
+    raise RateLimitError(
+        message=f"{exception_provider} - {error_str}",
+        model=model,
+        llm_provider=custom_llm_provider,
+        response=getattr(original_exception, "response", None),
+        litellm_debug_info=extra_information,
+        headers=(
+            {"retry-after": str(commandcode_headers["retry-after"])}
+            if "retry-after" in commandcode_headers
+            else None
+        ),
+    )
 """
 
 
+def obviated_by(edit: Edit, name: str, reason: str) -> Edit:
+    """`edit`, or nothing to do on a release whose file has the top-level `name` in place of `edit`'s structure."""
+
+    def transform(source: str) -> Change:
+        try:
+            return edit.transform(source)
+        except StructureNotFoundError:
+            if name not in _top_level_names(ast.parse(source)):
+                raise
+            return Change(source, f"not needed ({reason})")
+
+    return Edit(edit.path, edit.purpose, f"{edit.structure} (or {name})", transform)
+
+
+def _lazy_registry_edits(path: str) -> tuple[Edit, ...]:
+    """Up to 1.109 the registry is a tuple of names plus a name -> (module, attribute) dict per group; from 1.110 it is
+    one `LITELLM_ATTRIBUTES` mapping."""
+    entries: Final = {name: f"{name!r}: {target!r},".replace("'", '"') for name, target in LAZY_ATTRIBUTES.items()}
+    maps: Final = tuple(
+        first_of(
+            path,
+            f"lazy import of litellm.{name}",
+            (
+                add_container_entry(path, "LITELLM_ATTRIBUTES", name, entry),
+                add_container_entry(path, "_LLM_CONFIGS_IMPORT_MAP", name, entry),
+            ),
+        )
+        for name, entry in entries.items()
+    )
+    names: Final = tuple(
+        obviated_by(
+            add_container_entry(path, "LLM_CONFIG_NAMES", name, f'"{name}",'),
+            "LITELLM_ATTRIBUTES",
+            "LITELLM_ATTRIBUTES is the whole registry",
+        )
+        for name in LAZY_ATTRIBUTES
+    )
+    return (*maps, *names)
+
+
+def _init_edits(path: str) -> tuple[Edit, ...]:
+    return (
+        add_set_declaration(path, f"{PROVIDER}_models", f"{PROVIDER}_models: Set = set()", "_models"),
+        add_chain_branch(
+            path,
+            "_populate_provider_model_sets",
+            'value.get("litellm_provider")',
+            PROVIDER,
+            POPULATE_MODEL_SETS_BRANCH,
+            "cost-map entries of litellm_provider commandcode -> commandcode_models",
+        ),
+        add_union_operand(path, "model_list", f"{PROVIDER}_models"),
+        add_returned_dict_entry(path, "_build_models_by_provider", PROVIDER, f'"{PROVIDER}": {PROVIDER}_models,'),
+        add_type_checking_imports(path, "llms.", f"llms.{PROVIDER}.", TYPE_CHECKING_IMPORTS),
+    )
+
+
+def _utils_edits(path: str) -> tuple[Edit, ...]:
+    return (
+        add_returned_dict_entry(
+            path,
+            "ProviderConfigManager._build_provider_config_map",
+            "COMMANDCODE",
+            "LlmProviders.COMMANDCODE: (litellm.CommandCodeChatConfig, False),",
+        ),
+        add_chain_branch(
+            path,
+            "validate_environment",
+            "custom_llm_provider",
+            PROVIDER,
+            VALIDATE_ENVIRONMENT_BRANCH,
+            "validate_environment: COMMANDCODE_API_KEY or COMMAND_CODE_API_KEY",
+        ),
+        add_chain_branch_unless_calls(
+            path,
+            "register_model",
+            'value.get("litellm_provider")',
+            PROVIDER,
+            REGISTER_MODEL_BRANCH,
+            "register_model: keep litellm.commandcode_models in step",
+            "litellm.add_known_models",
+        ),
+    )
+
+
 def python_edits() -> tuple[Edit, ...]:
-    lazy: Final = "litellm/_lazy_imports_registry.py"
     main: Final = "litellm/main.py"
     return (
-        append_enum_member("litellm/types/utils.py", "LlmProviders", "COMMANDCODE", PROVIDER),
-        append_list_item("litellm/constants.py", "LITELLM_CHAT_PROVIDERS", PROVIDER),
+        add_enum_member("litellm/types/utils.py", "LlmProviders", PROVIDER.upper(), PROVIDER),
+        add_container_entry("litellm/constants.py", "LITELLM_CHAT_PROVIDERS", PROVIDER, f'"{PROVIDER}",'),
         *_init_edits("litellm/__init__.py"),
-        insert_before(
-            lazy,
-            "LLM_CONFIG_NAMES: lazy litellm.CommandCodeChatConfig and litellm.CommandCodeError",
-            '    "FalAIChatConfig",\n',
-            '    "CommandCodeChatConfig",\n    "CommandCodeError",\n',
-        ),
-        insert_before(
-            lazy,
-            "_LLM_CONFIGS_IMPORT_MAP entries",
-            '    "FalAIChatConfig": (".llms.fal_ai.chat.transformation", "FalAIChatConfig"),\n',
-            LAZY_IMPORT_MAP_ENTRIES,
-            marker='    "CommandCodeChatConfig": (',
-        ),
+        *_lazy_registry_edits("litellm/_lazy_imports_registry.py"),
         *_utils_edits("litellm/utils.py"),
-        insert_before(
+        add_chain_branch(
             "litellm/litellm_core_utils/get_llm_provider_logic.py",
-            "get_llm_provider: api_base and key from CommandCodeChatConfig (COMMANDCODE_* env)",
-            '    elif custom_llm_provider == "fal_ai":\n',
+            "_get_openai_compatible_provider_info",
+            "custom_llm_provider",
+            PROVIDER,
             GET_LLM_PROVIDER_BRANCH,
+            "api_base and key from CommandCodeChatConfig (COMMANDCODE_* env)",
         ),
-        insert_before(
+        add_function_after_family(
+            main, "_complete_", "_complete_commandcode", COMPLETE_FUNCTION, COMPLETE_FUNCTION_NEEDS
+        ),
+        add_chain_branch(
             main,
-            "_complete_commandcode: base_llm_http_handler.completion with CommandCodeChatConfig",
-            "def _complete_fal_ai(",
-            COMPLETE_FUNCTION,
-            marker="def _complete_commandcode(",
+            "completion",
+            "custom_llm_provider",
+            PROVIDER,
+            DISPATCH_BRANCH,
+            "completion(): dispatch to _complete_commandcode",
         ),
-        insert_before(
-            main, "completion dispatch branch", '        elif custom_llm_provider == "fal_ai":\n', DISPATCH_BRANCH
-        ),
-        insert_before(
+        add_chain_branch(
             "litellm/litellm_core_utils/exception_mapping_utils.py",
-            "exception_type: Command Code's context-window errors -> ContextWindowExceededError",
-            '            elif custom_llm_provider == "replicate":\n',
-            CONTEXT_WINDOW_BRANCH,
+            "exception_type",
+            "custom_llm_provider",
+            PROVIDER,
+            EXCEPTION_BRANCH,
+            "exception_type: context-window errors -> ContextWindowExceededError, 429 keeps retry-after",
         ),
     )
 
@@ -649,8 +1041,8 @@ def _validate(path: str, text: str) -> None:
         raise UpstreamError(f"{path}: the edit leaves the file invalid: {e}") from None
 
 
-def _anchor_label(anchor: str) -> str:
-    return " / ".join(line.strip() for line in anchor.strip().splitlines())
+def _structure_label(structure: str) -> str:
+    return " / ".join(line.strip() for line in structure.strip().splitlines())
 
 
 def plan_file(tree: Path, path: str, edits: Sequence[Edit]) -> FileChange | None:
@@ -667,7 +1059,7 @@ def plan_file(tree: Path, path: str, edits: Sequence[Edit]) -> FileChange | None
         except (UpstreamError, SyntaxError, ValueError) as e:
             raise UpstreamError(f"{path}: {e} ({edit.purpose})") from None
         text = change.text
-        notes.append(f"{path}: {edit.purpose} [anchor: {_anchor_label(edit.anchor)}]: {change.note}")
+        notes.append(f"{path}: {edit.purpose} [{_structure_label(edit.structure)}]: {change.note}")
     _validate(path, text)
     return FileChange(path, old, text.encode("utf-8"), tuple(notes))
 
@@ -705,6 +1097,11 @@ def plan(tree: Path) -> Plan:
     check_tree(tree)
     changes: Final = [_copy_change(tree, path, content) for path, content in provider_files().items()]
     absent: Final[list[str]] = []
+    for path, source in PROVIDER_TEST_FILES.items():
+        if (tree / UPSTREAM_TESTS).is_dir():
+            changes.append(_copy_change(tree, path, source.read_bytes()))
+        else:
+            absent.append(f"{path}: {NO_UPSTREAM_TESTS}")
     for path, edits in _edits_by_path(all_edits()).items():
         change = plan_file(tree, path, edits)
         if change is None:
@@ -728,7 +1125,7 @@ def touched_paths(tree: Path) -> list[str]:
     existing: Final = [
         f"{PROVIDER_TARGET}/{p.relative_to(tree / PROVIDER_TARGET).as_posix()}" for p in _tree_provider(tree)
     ]
-    return sorted({*existing, *provider_files(), *_edits_by_path(all_edits())})
+    return sorted({*existing, *provider_files(), *PROVIDER_TEST_FILES, *_edits_by_path(all_edits())})
 
 
 def _tree_provider(tree: Path) -> list[Path]:
@@ -825,6 +1222,8 @@ def diff_tree(tree: Path) -> tuple[str, tuple[str, ...]]:
     paths: Final = touched_paths(tree)
     with tempfile.TemporaryDirectory(prefix="commandcode-upstream-") as scratch_dir:
         scratch: Final = Path(scratch_dir)
+        if (tree / UPSTREAM_TESTS).is_dir():
+            (scratch / UPSTREAM_TESTS).mkdir(parents=True)
         for path in paths:
             if (tree / path).is_file():
                 (scratch / path).parent.mkdir(parents=True, exist_ok=True)

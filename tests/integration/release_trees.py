@@ -13,7 +13,7 @@ from typing import Final
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
 WHEELS: Final = REPOSITORY / ".work" / "wheels"
 TREES: Final = REPOSITORY / ".work" / "trees"
-VERSIONS: Final = ("1.106.2", "1.109.1")
+VERSIONS: Final = ("1.106.2", "1.108.7", "1.109.3", "1.110.2")
 COMPLETE_MARKER: Final = ".unpacked"
 DOWNLOAD_TIMEOUT: Final = 300
 CHECK_TIMEOUT: Final = 240

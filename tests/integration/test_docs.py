@@ -715,7 +715,7 @@ UNSUPPORTED_PARAMS: Final[Mapping[str, object]] = {
     "n": 2,
     "response_format": {"type": "json_object"},
     "seed": 1,
-    "parallel_tool_calls": False,
+    "logprobs": True,
 }
 
 

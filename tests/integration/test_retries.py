@@ -2,8 +2,8 @@
 Command Code server: a usage-window 429 costs one call whatever `num_retries` says, and cools its deployment down until
 the reset; transient failures are sent again twice (`num_retries: 2`); an error after streamed content is not.
 
-The proxy's config is examples/config.yaml with its first deployment copied under one model name per test (a lone
-deployment each, as in the example), so that the cooldown one test starts does not answer another's request."""
+The proxy's config is examples/config.yaml with its deployment copied under one model name per test (a lone deployment
+of DeepSeek V4 Flash each), so that the cooldown one test starts does not answer another's request."""
 
 import copy
 import json
@@ -22,6 +22,7 @@ from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, wr
 from tests.support.scale_out import upstream_keys
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
+MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 KEY: Final = "user_retries"
 LIMITED_KEY: Final = "user_limited"
 BACKUP_KEY: Final = "user_backup"
@@ -64,7 +65,7 @@ def retries_config() -> dict[str, object]:
     def copied(name: str, **params: str) -> dict[str, object]:
         entry = copy.deepcopy(deployment)
         entry["model_name"] = name
-        entry["litellm_params"].update(params)
+        entry["litellm_params"].update({"model": MODEL, **params})
         return entry
 
     groups: Final = [window_group(stream, retries) for stream, retries in WINDOW_CASES] + [

@@ -1,7 +1,7 @@
-"""The upstream change (`python -m litellm_commandcode.upstream`) on real LiteLLM releases: the pinned 1.106.2 and the
-newest, 1.109.1, unpacked from their wheels (downloaded once into .work/wheels, unpacked once into .work/trees, then
-reused). The patched trees are checked in other interpreters with the tree first on sys.path, so the litellm of this
-session is never touched.
+"""The upstream change (`python -m litellm_commandcode.upstream`) on real LiteLLM releases, from the oldest supported
+(1.106.2) to the newest (1.110.2, whose lazy-import registry was reshaped), unpacked from their wheels (downloaded once
+into .work/wheels, unpacked once into .work/trees, then reused). The patched trees are checked in other interpreters
+with the tree first on sys.path, so the litellm of this session is never touched.
 
 Run as a script (`python test_upstream_apply.py CHECK...`, the tree on PYTHONPATH and in UPSTREAM_TREE), this module
 imports the tree's litellm once and runs each check in its own process forked from that interpreter, printing each
@@ -25,7 +25,7 @@ from typing import Final, NoReturn
 
 import httpx
 import pytest
-from release_trees import CHECK_TIMEOUT, TREE_ENV, isolated_env, pristine_tree
+from release_trees import CHECK_TIMEOUT, TREE_ENV, VERSIONS, isolated_env, pristine_tree
 
 import litellm
 from litellm.constants import LITELLM_CHAT_PROVIDERS
@@ -35,8 +35,11 @@ from litellm.types.utils import Choices, ModelResponse
 from litellm_commandcode import upstream
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
-VERSIONS: Final = ("1.106.2", "1.109.1")
-NEWEST: Final = "1.109.1"
+NEWEST: Final = VERSIONS[-1]
+# The first releases whose register_model() defers to add_known_models(), and whose lazy-import registry is one
+# LITELLM_ATTRIBUTES mapping instead of per-group name tuples and import maps.
+REGISTER_MODEL_DEFERS_FROM: Final = (1, 109)
+ONE_LAZY_MAPPING_FROM: Final = (1, 110)
 RESULT_PREFIX: Final = "CHECK-RESULT "
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
 MESSAGES: Final = [{"role": "user", "content": "hello"}]
@@ -72,6 +75,7 @@ CHANGED_FILES: Final = (
     "litellm/utils.py",
 )
 ROOT_FILES: Final = ("model_prices_and_context_window.json", "provider_endpoints_support.json", "README.md")
+UPSTREAM_TEST: Final = "tests/test_litellm/llms/commandcode/chat/test_transformation.py"
 Json = dict[str, object]
 
 
@@ -309,8 +313,8 @@ def patched(pristine: dict[str, Path], tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="module")
 def check_runs(patched: dict[str, tuple[Path, list[str]]]) -> dict[str, CheckRun]:
-    """Every check on every patched tree; the two trees at the same time."""
-    with tempfile.TemporaryDirectory() as cwd, ThreadPoolExecutor(max_workers=len(VERSIONS)) as pool:
+    """Every check on every patched tree, two trees at a time."""
+    with tempfile.TemporaryDirectory() as cwd, ThreadPoolExecutor(max_workers=2) as pool:
         futures: Final = {version: pool.submit(run_checks, patched[version][0], Path(cwd)) for version in VERSIONS}
         return {version: future.result() for version, future in futures.items()}
 
@@ -362,10 +366,24 @@ def expected_check(check: str) -> Json:
                 "max_completion_tokens",
                 "temperature",
                 "reasoning_effort",
+                "thinking",
                 "tools",
                 "tool_choice",
                 "stream",
                 "stream_options",
+                "prompt_cache_key",
+                "store",
+                "prompt_cache_retention",
+                "safety_identifier",
+                "user",
+                "metadata",
+                "parallel_tool_calls",
+                "service_tier",
+                "top_p",
+                "presence_penalty",
+                "frequency_penalty",
+                "logprobs",
+                "response_format",
             ],
         },
         "completion": {
@@ -408,9 +426,21 @@ def expected_check(check: str) -> Json:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _release(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
 def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
     register_model: Final = (
-        "not needed ('litellm.add_known_models(loaded_model_cost)' covers it)" if version == NEWEST else "added"
+        "not needed (register_model() calls litellm.add_known_models())"
+        if _release(version) >= REGISTER_MODEL_DEFERS_FROM
+        else "added"
+    )
+    config_names: Final = (
+        "not needed (LITELLM_ATTRIBUTES is the whole registry)"
+        if _release(version) >= ONE_LAZY_MAPPING_FROM
+        else "added"
     )
     return [
         ("litellm/llms/commandcode/chat/transformation.py", "copied"),
@@ -419,6 +449,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         ("litellm/constants.py", "added"),
         *[("litellm/__init__.py", "added")] * 5,
         *[("litellm/_lazy_imports_registry.py", "added")] * 2,
+        *[("litellm/_lazy_imports_registry.py", config_names)] * 2,
         ("litellm/utils.py", "added"),
         ("litellm/utils.py", "added"),
         ("litellm/utils.py", register_model),
@@ -428,6 +459,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         ("litellm/model_prices_and_context_window_backup.json", "added"),
         ("litellm/provider_endpoints_support_backup.json", "added"),
         ("litellm/proxy/public_endpoints/provider_create_fields.json", "added"),
+        (UPSTREAM_TEST, upstream.NO_UPSTREAM_TESTS),
         *[(path, upstream.ABSENT) for path in ROOT_FILES],
     ]
 
@@ -479,7 +511,7 @@ def test_diff_leaves_the_tree_alone_and_git_applies_to_what_apply_writes(
     before: Final = _snapshot(pristine[version], CHANGED_FILES)
     patch, absent = upstream.diff_tree(pristine[version])
     assert _snapshot(pristine[version], CHANGED_FILES) == before
-    assert [line.split(": ", 1)[0] for line in absent] == list(ROOT_FILES)
+    assert [line.split(": ", 1)[0] for line in absent] == [UPSTREAM_TEST, *ROOT_FILES]
     assert _patched_paths(patch) == list(CHANGED_FILES)
     target: Final = _copy_tree(pristine[version], tmp_path / "tree")
     _git_apply(patch, target)
@@ -487,9 +519,9 @@ def test_diff_leaves_the_tree_alone_and_git_applies_to_what_apply_writes(
 
 
 def _checkout(pristine: Path, target: Path) -> Path:
-    """A BerriAI/litellm checkout in the shape `upstream` sees: the files it touches plus the root files. README.md
-    is the release's own (its PyPI description); the root JSON files equal their packaged backups, as upstream keeps
-    them."""
+    """A BerriAI/litellm checkout in the shape `upstream` sees: the files it touches, the root files and an empty
+    tests/test_litellm/. README.md is the release's own (its PyPI description); the root JSON files equal their packaged
+    backups, as upstream keeps them."""
     for path in upstream.touched_paths(pristine):
         if (pristine / path).is_file():
             (target / path).parent.mkdir(parents=True, exist_ok=True)
@@ -500,6 +532,7 @@ def _checkout(pristine: Path, target: Path) -> Path:
     (target / "README.md").write_text(readme, encoding="utf-8")
     shutil.copy2(pristine / upstream.COST_MAP_BACKUP, target / upstream.COST_MAP)
     shutil.copy2(pristine / upstream.ENDPOINTS_BACKUP, target / upstream.ENDPOINTS)
+    (target / upstream.UPSTREAM_TESTS).mkdir(parents=True, exist_ok=True)
     return target
 
 
@@ -518,6 +551,7 @@ def test_checkout_gets_the_readme_row_and_the_root_json_files(pristine: dict[str
     assert [outcome for outcome in _outcomes(notes) if outcome[0] in ROOT_FILES] == [
         (path, "added") for path in ROOT_FILES
     ]
+    assert (checkout / UPSTREAM_TEST).read_bytes() == upstream.PROVIDER_TEST_FILES[UPSTREAM_TEST].read_bytes()
     assert readme[row - 1].startswith("| [CometAPI (`cometapi`)]")
     assert readme[row + 1].startswith("| [CompactifAI (`compactifai`)]")
     assert (checkout / upstream.COST_MAP).read_bytes() == (checkout / upstream.COST_MAP_BACKUP).read_bytes()
@@ -558,12 +592,41 @@ def test_checkout_gets_the_readme_row_and_the_root_json_files(pristine: dict[str
     assert _snapshot(fresh, paths) == _snapshot(checkout, paths)
 
 
-def test_cli_fails_naming_file_and_anchor_when_upstream_moved_code_and_writes_nothing(
-    pristine: dict[str, Path], tmp_path: Path
+MOVED_STRUCTURES: Final = {
+    "lazy registry renamed": (
+        "litellm/_lazy_imports_registry.py",
+        "LITELLM_ATTRIBUTES:",
+        "LAZY_ATTRIBUTES:",
+        "upstream apply: litellm/_lazy_imports_registry.py: LITELLM_ATTRIBUTES (a top-level list, tuple, set or dict) "
+        "or _LLM_CONFIGS_IMPORT_MAP (a top-level list, tuple, set or dict): not found "
+        "(lazy import of litellm.CommandCodeChatConfig)",
+    ),
+    "helper the dispatch function needs is gone": (
+        "litellm/main.py",
+        "def _dispatch_client_http(",
+        "def _dispatch_http_client(",
+        "upstream apply: litellm/main.py: _dispatch_client_http (used by _complete_commandcode): "
+        "no longer defined at top level (_complete_commandcode)",
+    ),
+    "dispatch chain gone": (
+        "litellm/main.py",
+        'custom_llm_provider == "',
+        'provider_name == "',
+        "upstream apply: litellm/main.py: the if/elif chain on custom_llm_provider in completion(): not found "
+        "(completion(): dispatch to _complete_commandcode)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MOVED_STRUCTURES)
+def test_cli_fails_naming_file_and_structure_when_upstream_moved_code_and_writes_nothing(
+    case: str, pristine: dict[str, Path], tmp_path: Path
 ) -> None:
+    path, old, new, message = MOVED_STRUCTURES[case]
     tree: Final = _checkout(pristine[NEWEST], tmp_path / "moved")
-    main_py: Final = tree / "litellm" / "main.py"
-    main_py.write_text(main_py.read_text(encoding="utf-8").replace("def _complete_fal_ai(", "def _complete_fal("))
+    source: Final = tree / path
+    assert old in source.read_text(encoding="utf-8")
+    source.write_text(source.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
     before: Final = _snapshot(tree, upstream.touched_paths(tree))
     with tempfile.TemporaryDirectory() as cwd:
         done: Final = subprocess.run(
@@ -575,10 +638,7 @@ def test_cli_fails_naming_file_and_anchor_when_upstream_moved_code_and_writes_no
             timeout=CHECK_TIMEOUT,
         )
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == (
-        "upstream apply: litellm/main.py: anchor 'def _complete_fal_ai(' not found "
-        "(_complete_commandcode: base_llm_http_handler.completion with CommandCodeChatConfig)"
-    )
+    assert done.stderr.strip().splitlines()[-1] == message
     assert _snapshot(tree, upstream.touched_paths(tree)) == before
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import litellm
+from litellm.llms.commandcode.common_utils import COMMANDCODE_MODELS
 from litellm.types.utils import ModelResponse, Usage
 from litellm_commandcode.catalog import build_cost_map, catalog_models
 
@@ -22,6 +23,7 @@ ENTRY_KEYS = {
     "supports_function_calling",
     "supports_prompt_caching",
     "supports_reasoning",
+    "reasoning_effort_levels",
     "supports_system_messages",
     "supports_vision",
     "source",
@@ -66,6 +68,7 @@ def test_cost_map_entry_matches_the_catalog_and_upstream_schema(model: dict) -> 
     assert entry["supports_function_calling"] is True
     assert entry["supports_system_messages"] is True
     assert entry["supports_reasoning"] is model["reasoning"]
+    assert entry["reasoning_effort_levels"] == (model["reasoning_efforts"] if model["reasoning"] else [])
     assert entry["supports_vision"] is ("image" in model["input"])
     assert entry["source"].startswith("https://commandcode.ai")
 
@@ -85,3 +88,10 @@ def test_completion_cost_with_cache_reads_matches_a_hand_computed_figure() -> No
     )
     # 11601 uncached input tokens at $0.15/M, 5376 cache reads at $0.003/M, 27 output tokens at $0.60/M
     assert cost == pytest.approx(0.00174015 + 0.000016128 + 0.0000162, rel=1e-12)
+
+
+def test_cost_map_reasoning_levels_are_the_levels_the_provider_sends() -> None:
+    declared = {
+        name.removeprefix("commandcode/"): entry["reasoning_effort_levels"] for name, entry in cost_map().items()
+    }
+    assert declared == {model: list(COMMANDCODE_MODELS[model].reasoning_efforts) for model in declared}

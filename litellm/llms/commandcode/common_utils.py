@@ -28,7 +28,12 @@ COMMANDCODE_DEFAULT_CONTEXT_WINDOW: Final[int] = 200000
 # Command Code; a larger image is refused with a 400 before anything is sent.
 COMMANDCODE_MAX_IMAGE_BYTES: Final[int] = 5 * 1024 * 1024
 COMMANDCODE_REASONING_EFFORTS: Final[tuple[str, ...]] = ("low", "medium", "high", "xhigh", "max")
-COMMANDCODE_REASONING_DISABLED: Final[frozenset[str]] = frozenset(("none", "minimal"))
+COMMANDCODE_REASONING_DISABLED: Final[frozenset[str]] = frozenset(("none",))
+# Level names agents use besides Command Code's own, as the level of Command Code's scale they round to: `minimal`
+# (OpenAI, Pi) lies below `low`, `ultra` (Hermes) and `maximum` above `max`.
+COMMANDCODE_REASONING_ALIASES: Final[Mapping[str, str]] = types.MappingProxyType(
+    {"minimal": "low", "ultra": "max", "maximum": "max"}
+)
 # Retired ids the official CLI still accepts and rewrites before sending.
 COMMANDCODE_RETIRED_MODEL_IDS: Final[Mapping[str, str]] = types.MappingProxyType(
     {

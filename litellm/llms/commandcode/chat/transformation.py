@@ -6,11 +6,13 @@ reads the whole stream and assembles one response through the same event handlin
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +25,7 @@ import litellm
 from litellm._logging import verbose_logger
 from litellm.exceptions import UnsupportedParamsError
 from litellm.litellm_core_utils.prompt_templates.image_handling import convert_url_to_base64
+from litellm.litellm_core_utils.reasoning_effort_utils import reasoning_effort_from_thinking_budget
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
@@ -37,6 +40,7 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_MAX_TOKENS_LIMIT,
     COMMANDCODE_MODELS,
     COMMANDCODE_PROVIDER_API_DOCS,
+    COMMANDCODE_REASONING_ALIASES,
     COMMANDCODE_REASONING_DISABLED,
     COMMANDCODE_REASONING_EFFORTS,
     COMMANDCODE_RETIRED_MODEL_IDS,
@@ -72,15 +76,36 @@ PROVIDER: Final[str] = "commandcode"
 PROVIDER_PREFIX: Final[str] = "commandcode/"
 VERSION_PARAM: Final[str] = "commandcode_version"
 THREAD_ID_PARAM: Final[str] = "commandcode_thread_id"
+# Parameters agents send that cannot change the answer Command Code gives: accepted, never sent. `prompt_cache_key`
+# (also accepted) names the session and becomes the thread id.
+ACCEPTED_WITHOUT_EFFECT: Final[tuple[str, ...]] = (
+    "store",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "user",
+    "metadata",
+    "parallel_tool_calls",
+    "service_tier",
+)
+SESSION_PARAM: Final[str] = "prompt_cache_key"
+# Parameters accepted at the one value that asks for what Command Code does anyway (not sent); any other value would
+# change the answer and cannot be expressed.
+NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
+    {"top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False, "response_format": {"type": "text"}}
+)
 SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
     "max_tokens",
     "max_completion_tokens",
     "temperature",
     "reasoning_effort",
+    "thinking",
     "tools",
     "tool_choice",
     "stream",
     "stream_options",
+    SESSION_PARAM,
+    *ACCEPTED_WITHOUT_EFFECT,
+    *NEUTRAL_VALUES,
 )
 SUPPORTED_IMAGE_TYPES: Final[frozenset[str]] = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
 MISSING_TOOL_RESULT: Final[str] = "No result: the tool call did not complete."
@@ -229,7 +254,7 @@ def _tool_call_input(tool_call: Mapping[str, object], where: str) -> tuple[str, 
 
 def _reasoning_text(message: Mapping[str, object]) -> str:
     reasoning: Final = message.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
+    if isinstance(reasoning, str) and reasoning.strip():
         return reasoning
     blocks: Final = message.get("thinking_blocks")
     if not isinstance(blocks, Sequence):
@@ -239,7 +264,7 @@ def _reasoning_text(message: Mapping[str, object]) -> str:
         for block in blocks
         if (block_map := _as_mapping(block)) is not None
         and isinstance((thinking := block_map.get("thinking")), str)
-        and thinking
+        and thinking.strip()
     )
 
 
@@ -258,7 +283,7 @@ def _assistant_text_parts(content: object, where: str) -> list[JsonObject]:
             raise _bad_request(f"{where}: content parts must be objects")
         if part_type in ("text", "refusal") and isinstance(text := part_map.get(part_type), str) and text:
             parts.append({"type": "text", "text": text})
-        elif part_type == "thinking" and isinstance(thinking := part_map.get("thinking"), str) and thinking:
+        elif part_type == "thinking" and isinstance(thinking := part_map.get("thinking"), str) and thinking.strip():
             parts.append({"type": "reasoning", "text": thinking})
         elif part_type not in ("text", "refusal", "thinking", "redacted_thinking"):
             raise _bad_request(f"{where}: unsupported assistant content part type {part_type!r}")
@@ -455,21 +480,53 @@ def _nearest_effort(effort: str, supported: tuple[str, ...]) -> str:
 
 
 def map_reasoning_effort(effort: str, model: str) -> str | None:
-    """The `reasoning_effort` to send for `model`, or None to send none."""
+    """The `reasoning_effort` to send for `model`, or None to send none. `none` sends none; an agent's own name
+    (`minimal`, `ultra`, `maximum`) stands for a level of Command Code's scale; a level the model lacks becomes the
+    nearest it has, so anything above its top is its top; a model without levels gets none; a model outside the
+    catalog gets the level as named."""
     if effort in COMMANDCODE_REASONING_DISABLED:
         return None
+    level: Final = COMMANDCODE_REASONING_ALIASES.get(effort, effort)
     model_info: Final = COMMANDCODE_MODELS.get(model)
     if model_info is None:
-        return effort
+        return level
     if not model_info.reasoning_efforts:
         return None
-    if effort in model_info.reasoning_efforts:
-        return effort
-    if effort not in COMMANDCODE_REASONING_EFFORTS:
-        raise _bad_request(
-            f"reasoning_effort {effort!r} is not a known level; use one of {', '.join(COMMANDCODE_REASONING_EFFORTS)}"
-        )
-    return _nearest_effort(effort, model_info.reasoning_efforts)
+    if level in model_info.reasoning_efforts:
+        return level
+    if level not in COMMANDCODE_REASONING_EFFORTS:
+        known: Final = ", ".join(("none", *COMMANDCODE_REASONING_ALIASES, *COMMANDCODE_REASONING_EFFORTS))
+        raise _bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
+    return _nearest_effort(level, model_info.reasoning_efforts)
+
+
+def effort_from_thinking(thinking: object) -> str | None:
+    """Anthropic's `thinking` as a `reasoning_effort` (then mapped to the model's levels like any other): `disabled`
+    is `none`; `enabled` goes by `budget_tokens` with LiteLLM's own thresholds (reasoning_effort_from_thinking_budget,
+    by default: below 1,024 `minimal`, below 2,048 `low`, below 4,096 `medium`, from 4,096 on `high`), so a budget
+    gives the same level whichever bridge carried it; `adaptive` leaves the level to `output_config.effort`, which
+    LiteLLM's /v1/messages bridge sends as `reasoning_effort`, and is `medium` without one, as in that bridge."""
+    thinking_map: Final = _as_mapping(thinking)
+    kind: Final = thinking_map.get("type") if thinking_map is not None else None
+    if kind == "disabled":
+        return "none"
+    if kind == "adaptive":
+        return "medium"
+    if kind != "enabled" or thinking_map is None:
+        raise _bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
+    budget: Final = thinking_map.get("budget_tokens", 0)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+        raise _bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
+    return reasoning_effort_from_thinking_budget(int(budget))
+
+
+def session_thread_id(session: str) -> str:
+    """A stable thread id for a session key: the key itself when it is already a UUID in the v4 layout, else a UUID
+    in that layout (the server accepts no other) made from the SHA-256 of the key, the same for every request."""
+    if UUID_PATTERN.match(session) is not None:
+        return session.lower()
+    digest: Final = hashlib.sha256(f"commandcode-thread:{session}".encode("utf-8", "surrogatepass")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 def clamp_max_tokens(value: int, model: str) -> int:
@@ -489,7 +546,10 @@ def _unsupported(message: str, model: str, drop_params: bool) -> None:
         verbose_logger.debug("commandcode: dropping %s", message)
         return
     raise UnsupportedParamsError(
-        message=f"{message}. To drop it from the call, set `litellm.drop_params = True`.",
+        message=(
+            f"{message}. To send the request without it, set `litellm.drop_params = True` (SDK), `drop_params: true` "
+            "under `litellm_settings` (proxy config), or pass drop_params=True with the request."
+        ),
         llm_provider=PROVIDER,
         model=model,
         status_code=400,
@@ -647,8 +707,10 @@ class ModelResponseIterator(BaseModelResponseIterator):
     """
     Iterates Command Code's event stream as `ModelResponseStream` chunks.
 
-    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here, so every event of
-    one read leaves as one merged chunk) or `str` (complete lines, as `httpx.Response.iter_lines()` yields them).
+    Items of `streaming_response` are either `bytes` (raw network reads: split on newlines here) or `str` (complete
+    lines, as `httpx.Response.iter_lines()` yields them). The deltas of one item leave merged, as few chunks as
+    possible, but a chunk carries one kind of delta only: reasoning, text or tool calls. LiteLLM's bridges to the
+    Responses and Anthropic Messages APIs read one kind per chunk and drop the rest.
     """
 
     def __init__(
@@ -663,20 +725,34 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._sync_stream: Final = sync_stream
         self._done = False
         self._primed: ModelResponseStream | None = None
+        self._ready: Final[deque[ModelResponseStream]] = deque()
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._held_surrogates: Final[dict[str, str]] = {}
+
+    def _flush(self, parts: _ChunkParts) -> None:
+        """The deltas collected so far leave as a chunk of their own, before a delta of another kind joins them."""
+        self._ready.append(self._build(parts))
+        parts.content = []
+        parts.reasoning = []
+        parts.tool_calls = []
 
     def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.reasoning or parts.tool_calls:
+                self._flush(parts)
             parts.content.append(text)
 
     def _on_reasoning_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
         text: Final = event.get("text") or event.get("delta")
         if isinstance(text, str) and text:
+            if parts.content or parts.tool_calls:
+                self._flush(parts)
             parts.reasoning.append(text)
 
     def _on_tool_call(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
+        if parts.content or parts.reasoning:
+            self._flush(parts)
         call_id: Final = event.get("toolCallId")
         name: Final = event.get("toolName")
         index: Final = self._tool_call_index
@@ -773,7 +849,12 @@ class ModelResponseIterator(BaseModelResponseIterator):
         for line in lines:
             if line.strip():
                 self._apply(_load_event(line), parts)
-        return None if parts.is_empty() else self._build(parts)
+        last: Final = None if parts.is_empty() else self._build(parts)
+        if not self._ready:
+            return last
+        if last is not None:
+            self._ready.append(last)
+        return self._ready.popleft()
 
     def _parse_item(self, item: bytes | str) -> ModelResponseStream | None:
         if isinstance(item, str):
@@ -801,6 +882,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = next(self.response_iterator)
@@ -822,6 +905,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
             primed: Final = self._primed
             self._primed = None
             return primed
+        if self._ready:
+            return self._ready.popleft()
         while True:
             try:
                 item = await self.async_response_iterator.__anext__()
@@ -923,9 +1008,12 @@ def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelRespon
 
 class CommandCodeChatConfig(BaseConfig):
     """
-    `reasoning_effort` is sent only at a level the model supports: `none`/`minimal` send none; a level the model
-    lacks becomes the nearest level it has on low < medium < high < xhigh < max (a tie goes to the higher level); a
-    model outside the catalog gets the value as given.
+    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`): `none` sends none, agents'
+    names (`minimal`, `ultra`) count as levels, a level the model lacks becomes the nearest level it has on
+    low < medium < high < xhigh < max (a tie goes to the higher level). Anthropic's `thinking` becomes an effort first
+    (`effort_from_thinking`: `budget_tokens` by LiteLLM's thresholds 1,024 / 2,048 / 4,096); `reasoning_effort` wins.
+    Parameters that cannot change the answer are accepted and not sent (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key`
+    or LiteLLM's session id makes one stable thread per session.
     """
 
     @property
@@ -961,9 +1049,11 @@ class CommandCodeChatConfig(BaseConfig):
                 raise _bad_request(f"{param} must be a positive integer, got {value!r}")
             return "max_tokens", clamp_max_tokens(tokens, _model_id(model))
         if param == "reasoning_effort":
-            if not isinstance(value, str):
+            value_map = _as_mapping(value)  # {"effort": ..., "summary": ...} from LiteLLM's bridges
+            level = value_map.get("effort") if value_map is not None else value
+            if not isinstance(level, str):
                 raise _bad_request(f"reasoning_effort must be a string, got {value!r}")
-            effort = map_reasoning_effort(value, _model_id(model))
+            effort = map_reasoning_effort(level, _model_id(model))
             return ("reasoning_effort", effort) if effort is not None else None
         if param == "tool_choice":
             mode = value if isinstance(value, str) else None
@@ -977,6 +1067,15 @@ class CommandCodeChatConfig(BaseConfig):
             raise _bad_request(f"temperature must be a number, got {value!r:.60}")
         if param in ("temperature", "tools", "stream", "stream_options"):
             return param, value
+        if param == SESSION_PARAM and isinstance(value, str) and value:
+            return param, value
+        if param in NEUTRAL_VALUES and value != NEUTRAL_VALUES[param]:
+            _unsupported(
+                f"commandcode cannot honour {param}={value!r:.60} (only {NEUTRAL_VALUES[param]!r}, which changes "
+                "nothing, is accepted)",
+                model,
+                drop_params,
+            )
         return None
 
     def map_openai_params(
@@ -986,9 +1085,12 @@ class CommandCodeChatConfig(BaseConfig):
         model: str,
         drop_params: bool,
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
+        params: Final = {name: value for name, value in non_default_params.items() if name != "thinking"}
+        if "thinking" in non_default_params and "reasoning_effort" not in params:
+            params["reasoning_effort"] = effort_from_thinking(non_default_params["thinking"])
         mapped: Final = {
             translated[0]: translated[1]
-            for param, value in non_default_params.items()
+            for param, value in params.items()
             if (translated := self._map_param(param, value, model, drop_params)) is not None
         }
         return {**optional_params, **mapped}
@@ -1019,7 +1121,10 @@ class CommandCodeChatConfig(BaseConfig):
             or get_secret_str(COMMANDCODE_VERSION_ENV_VAR)
             or COMMANDCODE_DEFAULT_VERSION
         )
-        thread_id: Final = self._thread_id(optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"))
+        thread_id: Final = self._thread_id(
+            optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"),
+            optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id"),
+        )
         return {
             **caller_headers,
             "content-type": "application/json",
@@ -1029,9 +1134,11 @@ class CommandCodeChatConfig(BaseConfig):
         }
 
     @staticmethod
-    def _thread_id(candidate: object) -> str:
+    def _thread_id(candidate: object, session: object) -> str:
+        """The caller's own thread id, else one derived from the session (`prompt_cache_key`, else LiteLLM's
+        `litellm_session_id`), else a fresh one: one agent session is one Command Code thread."""
         if candidate is None:
-            return str(uuid.uuid4())
+            return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
         if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
             raise _bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
         return candidate.lower()

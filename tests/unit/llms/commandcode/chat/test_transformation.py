@@ -15,7 +15,9 @@ from litellm.exceptions import UnsupportedParamsError
 from litellm.llms.commandcode.chat.transformation import (
     CommandCodeChatConfig,
     ModelResponseIterator,
+    effort_from_thinking,
     map_reasoning_effort,
+    session_thread_id,
 )
 from litellm.llms.commandcode.common_utils import CommandCodeError
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler
@@ -208,17 +210,110 @@ def map_params(params: dict, model: str = MODEL, drop_params: bool = False) -> d
     return CommandCodeChatConfig().map_openai_params(params, {}, model, drop_params)
 
 
-def test_supported_params_are_exactly_what_the_wire_can_honour() -> None:
+def test_supported_params_are_what_the_wire_honours_plus_what_cannot_change_the_answer() -> None:
     assert CommandCodeChatConfig().get_supported_openai_params(MODEL) == [
         "max_tokens",
         "max_completion_tokens",
         "temperature",
         "reasoning_effort",
+        "thinking",
         "tools",
         "tool_choice",
         "stream",
         "stream_options",
+        "prompt_cache_key",
+        "store",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "user",
+        "metadata",
+        "parallel_tool_calls",
+        "service_tier",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "response_format",
     ]
+
+
+@pytest.mark.parametrize(
+    ("param", "neutral", "other"),
+    [
+        ("top_p", 1, 0.9),
+        ("top_p", 1.0, 0),
+        ("presence_penalty", 0, 0.5),
+        ("frequency_penalty", 0.0, -1),
+        ("logprobs", False, True),
+        ("response_format", {"type": "text"}, {"type": "json_object"}),
+    ],
+)
+def test_a_param_at_the_value_that_changes_nothing_is_accepted_and_any_other_value_is_unsupported(
+    param: str, neutral: object, other: object
+) -> None:
+    assert map_params({param: neutral}) == {}
+    with pytest.raises(UnsupportedParamsError) as error:
+        map_params({param: other})
+    assert error.value.status_code == 400
+    assert f"commandcode cannot honour {param}=" in error.value.message and "drop_params" in error.value.message
+    assert map_params({param: other}, drop_params=True) == {}
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("store", True),
+        ("store", False),
+        ("prompt_cache_retention", "24h"),
+        ("safety_identifier", "user-123"),
+        ("user", "user-123"),
+        ("metadata", {"session": "s1"}),
+        ("parallel_tool_calls", True),
+        ("parallel_tool_calls", False),
+        ("service_tier", "priority"),
+    ],
+)
+def test_params_without_effect_on_the_answer_are_accepted_and_never_sent(param: str, value: object) -> None:
+    params = map_params({param: value})
+    body = request_body([{"role": "user", "content": "hi"}], optional_params=params)
+    assert params == {}
+    assert set(body["params"]) == {"model", "messages", "tools", "system", "max_tokens", "stream"}
+
+
+def test_bug2_prompt_cache_key_is_accepted_and_becomes_a_stable_uuid4_thread_id() -> None:
+    params = map_params({"prompt_cache_key": "pi-session-42"})
+    first = request_body([{"role": "user", "content": "hi"}], optional_params=params)
+    second = request_body([{"role": "user", "content": "again"}], optional_params=params)
+    other = request_body([{"role": "user", "content": "hi"}], optional_params=map_params({"prompt_cache_key": "x"}))
+    assert params == {"prompt_cache_key": "pi-session-42"}
+    assert first["threadId"] == second["threadId"] == session_thread_id("pi-session-42")
+    assert first["threadId"] == "b56d68ec-238f-40d0-ab5a-0f7d1d5fe38e"  # the same in every process and release
+    assert other["threadId"] != first["threadId"]
+    assert "prompt_cache_key" not in first["params"]
+
+
+def test_session_thread_id_has_the_v4_layout_and_keeps_a_key_that_already_has_it() -> None:
+    derived = uuid.UUID(session_thread_id("019a4f2c-7d1e-7c3b-9a55-0c2b1d3e4f50"))  # a UUIDv7 (Codex) is hashed
+    assert (derived.version, derived.variant) == (4, uuid.RFC_4122)
+    assert session_thread_id(THREAD.upper()) == THREAD
+
+
+def test_litellm_session_id_becomes_the_thread_id_when_there_is_no_prompt_cache_key() -> None:
+    config = CommandCodeChatConfig()
+    messages = [{"role": "user", "content": "hi"}]
+    session = {"litellm_session_id": "claude-code-session-1"}
+    headers = config.validate_environment({}, MODEL, messages, {}, session, api_key=KEY)
+    keyed = config.validate_environment({}, MODEL, messages, {"prompt_cache_key": "k"}, session, api_key=KEY)
+    assert headers["x-session-id"] == session_thread_id("claude-code-session-1")
+    assert keyed["x-session-id"] == session_thread_id("k")
+    assert config.transform_request(MODEL, messages, {}, session, headers)["threadId"] == headers["x-session-id"]
+
+
+def test_an_explicit_thread_id_wins_over_the_session() -> None:
+    body = request_body(
+        [{"role": "user", "content": "hi"}], optional_params={"commandcode_thread_id": THREAD, "prompt_cache_key": "k"}
+    )
+    assert body["threadId"] == THREAD
 
 
 @pytest.mark.parametrize(
@@ -275,10 +370,18 @@ def test_temperature_is_passed_through() -> None:
         ("gpt-5.4-mini", "xhigh", "high"),
         ("sakana/fugu-ultra", "low", "high"),
         (MODEL, "none", None),
-        (MODEL, "minimal", None),
+        (MODEL, "minimal", "high"),
+        ("gpt-5.4-mini", "minimal", "low"),
+        (MODEL, "ultra", "max"),
+        ("gpt-5.4-mini", "ultra", "high"),
+        ("Qwen/Qwen3.8-Max", "maximum", "xhigh"),
+        ("claude-sonnet-4-6", "ultra", "max"),
         ("moonshotai/Kimi-K2.7-Code", "high", None),
         ("zai-org/GLM-5", "low", None),
+        ("zai-org/GLM-5", "ultra", None),
         ("vendor/not-in-catalog", "medium", "medium"),
+        ("vendor/not-in-catalog", "ultra", "max"),
+        ("vendor/not-in-catalog", "minimal", "low"),
     ],
 )
 def test_reasoning_effort_maps_to_the_nearest_level_the_model_supports(
@@ -293,8 +396,57 @@ def test_reasoning_effort_is_omitted_from_the_wire_when_the_model_has_no_levels(
     assert "reasoning_effort" not in request_body([{"role": "user", "content": "x"}], "zai-org/GLM-5", params)["params"]
 
 
-def test_unknown_reasoning_level_for_a_catalog_model_is_a_bad_request() -> None:
-    assert "ultra" in bad_request(lambda: map_params({"reasoning_effort": "ultra"}))
+def test_unknown_reasoning_level_for_a_catalog_model_is_a_bad_request_naming_the_known_ones() -> None:
+    message = bad_request(lambda: map_params({"reasoning_effort": "extreme"}))
+    assert (
+        "'extreme' is not a known level; use one of none, minimal, ultra, maximum, low, medium, high, xhigh, max"
+        in (message)
+    )
+
+
+def test_bug6_hermes_ultra_is_the_top_level_of_the_model_never_a_400() -> None:
+    assert map_params({"reasoning_effort": "ultra"}) == {"reasoning_effort": "max"}
+    assert map_params({"reasoning_effort": "ultra"}, "gpt-5.4-mini") == {"reasoning_effort": "high"}
+
+
+def test_reasoning_effort_with_a_summary_from_litellms_bridges_is_read_by_its_effort() -> None:
+    assert map_params({"reasoning_effort": {"effort": "xhigh", "summary": "detailed"}}) == {"reasoning_effort": "max"}
+
+
+@pytest.mark.parametrize(
+    ("budget", "five_levels", "deepseek"),
+    [
+        (0, "low", "high"),
+        (1023, "low", "high"),
+        (1024, "low", "high"),
+        (2047, "low", "high"),
+        (2048, "medium", "high"),
+        (4095, "medium", "high"),
+        (4096, "high", "high"),
+        (31999, "high", "high"),
+    ],
+)
+def test_thinking_budget_maps_to_a_level_at_litellms_thresholds(budget: int, five_levels: str, deepseek: str) -> None:
+    thinking = {"type": "enabled", "budget_tokens": budget}
+    assert effort_from_thinking(thinking) == ("minimal" if budget < 1024 else five_levels)
+    assert map_params({"thinking": thinking}, "claude-sonnet-4-6") == {"reasoning_effort": five_levels}
+    assert map_params({"thinking": thinking}) == {"reasoning_effort": deepseek}
+
+
+def test_thinking_disabled_sends_no_effort_and_adaptive_is_medium() -> None:
+    assert map_params({"thinking": {"type": "disabled"}}, "claude-sonnet-4-6") == {}
+    assert map_params({"thinking": {"type": "adaptive"}}, "claude-sonnet-4-6") == {"reasoning_effort": "medium"}
+
+
+def test_reasoning_effort_wins_over_thinking_as_adaptive_thinking_with_an_effort_arrives() -> None:
+    params = {"thinking": {"type": "adaptive"}, "reasoning_effort": "max"}
+    assert map_params(params, "claude-sonnet-4-6") == {"reasoning_effort": "max"}
+    assert map_params({**params, "reasoning_effort": "max"}, "gpt-5.4-mini") == {"reasoning_effort": "high"}
+
+
+@pytest.mark.parametrize("thinking", ["on", {"type": "sometimes"}, {"type": "enabled", "budget_tokens": "lots"}])
+def test_malformed_thinking_is_a_bad_request(thinking: object) -> None:
+    assert "thinking" in bad_request(lambda: map_params({"thinking": thinking}))
 
 
 def test_tool_choice_auto_keeps_tools_and_none_sends_no_tools() -> None:
@@ -567,6 +719,20 @@ def test_assistant_reasoning_precedes_text_and_tool_calls_carry_parsed_input() -
     ]
 
 
+@pytest.mark.parametrize(
+    "assistant",
+    [
+        {"role": "assistant", "content": "Hi.", "reasoning_content": " "},
+        {"role": "assistant", "content": "Hi.", "reasoning_content": "\n\t"},
+        {"role": "assistant", "content": "Hi.", "thinking_blocks": [{"type": "thinking", "thinking": " "}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "  "}, {"type": "text", "text": "Hi."}]},
+    ],
+)
+def test_whitespace_only_reasoning_from_hermes_and_opencode_sends_no_reasoning_part(assistant: dict) -> None:
+    messages = wire_messages([{"role": "user", "content": "q"}, assistant, {"role": "user", "content": "next"}])
+    assert messages[1] == {"role": "assistant", "content": [{"type": "text", "text": "Hi."}]}
+
+
 def test_thinking_blocks_become_a_reasoning_part() -> None:
     messages = wire_messages(
         [
@@ -786,11 +952,68 @@ def test_cache_writes_map_to_cache_creation_input_tokens() -> None:
     assert usage.completion_tokens_details is None
 
 
-def test_every_event_of_one_read_leaves_as_one_chunk() -> None:
+def test_deltas_of_one_kind_in_one_read_leave_as_one_chunk() -> None:
     chunks = parse([ndjson(text_answer("a", "b", "c"))])
     assert len(chunks) == 1
     assert chunks[0].choices[0].delta.content == "abc"
     assert chunks[0].choices[0].finish_reason == "stop"
+
+
+def chunk_kinds(chunks: Sequence[ModelResponseStream]) -> list[tuple[str | None, str | None, list[str], str | None]]:
+    return [
+        (
+            chunk.choices[0].delta.content,
+            getattr(chunk.choices[0].delta, "reasoning_content", None),
+            [call.function.name for call in chunk.choices[0].delta.tool_calls or ()],
+            chunk.choices[0].finish_reason,
+        )
+        for chunk in chunks
+    ]
+
+
+def test_bug4_a_read_with_reasoning_text_and_tool_calls_leaves_one_chunk_per_kind() -> None:
+    def call(name: str) -> dict:
+        return {"type": "tool-call", "toolCallId": f"call_{name}", "toolName": name, "input": {}}
+
+    events = [
+        {"type": "reasoning-delta", "id": "r", "text": "think "},
+        {"type": "reasoning-delta", "id": "r", "text": "more"},
+        {"type": "text-delta", "id": "t", "text": "Hel"},
+        {"type": "text-delta", "id": "t", "text": "lo"},
+        call("read"),
+        call("grep"),
+        {"type": "text-delta", "id": "t", "text": "!"},
+        {"type": "reasoning-delta", "id": "r", "text": "again"},
+        finish("tool-calls"),
+    ]
+    assert chunk_kinds(parse([ndjson(events)])) == [
+        (None, "think more", [], None),
+        ("Hello", None, [], None),
+        (None, None, ["read", "grep"], None),
+        ("!", None, [], None),
+        (None, "again", [], "tool_calls"),
+    ]
+
+
+def test_one_kind_per_chunk_holds_for_complete_lines_too() -> None:
+    events = [{"type": "reasoning-delta", "id": "r", "text": "a"}, {"type": "text-delta", "id": "t", "text": "b"}]
+    assert chunk_kinds(parse(["\n".join(json.dumps(event) for event in [*events, finish()])])) == [
+        (None, "a", [], None),
+        ("b", None, [], "stop"),
+    ]
+
+
+def test_a_surrogate_half_held_back_at_a_kind_change_meets_its_partner_in_the_next_chunk_of_its_kind() -> None:
+    events = [
+        {"type": "reasoning-delta", "id": "r", "text": "x\ud83c"},
+        {"type": "text-delta", "id": "t", "text": "y"},
+    ]
+    tail = [{"type": "reasoning-delta", "id": "r", "text": "\udf89"}, finish()]
+    assert chunk_kinds(parse([ndjson(events), ndjson(tail)])) == [
+        (None, "x", [], None),
+        ("y", None, [], None),
+        (None, "\U0001f389", [], "stop"),
+    ]
 
 
 def test_every_chunk_of_one_answer_carries_the_same_id() -> None:
