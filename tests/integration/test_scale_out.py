@@ -74,7 +74,10 @@ def scale_out_config() -> dict[str, object]:
             entry["model_info"]["id"] = f"{group}-{index}"
             model_list.append(entry)
     config: Final = {**example, "model_list": model_list}
-    settings: Final = {} if litellm_knows_commandcode() else dict(example["litellm_settings"])
+    native: Final = litellm_knows_commandcode()
+    settings: Final = {
+        k: v for k, v in example["litellm_settings"].items() if not (native and k == "custom_provider_map")
+    }
     config["litellm_settings"] = {**settings, "callbacks": ["spend_log.handler"]}
     return config
 
@@ -188,15 +191,23 @@ def reported_tokens(server: FakeCommandCodeServer, group: str) -> dict[str, int]
 def test_a_usage_window_429_on_one_key_cools_it_down_on_both_instances_until_the_reset(
     cluster: Cluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
 ) -> None:
+    """The cooldown is in Redis until the reset. An instance that has not read it yet (LiteLLM reads a cooldown it
+    does not hold in memory from Redis at most every few seconds) may ask user_a once itself: at most one call per
+    instance, then none."""
     in_a_fresh_minute()
     server.set_key_scenario(KEY_A, f"http_429 reset_in={RESET_IN}")
     answers: list[Answer] = []
     for index in range(6):
         answers.append(ask(cluster.proxies[index % 2], "cool"))
         wait_for_tokens(store, reported_tokens(server, "cool"))
+    first_phase: Final = Counter(upstream_keys(server.requests))
+    for index in range(4):
+        answers.append(ask(cluster.proxies[index % 2], "cool"))
 
-    assert [(answer.status, answer.content) for answer in answers] == [(200, ANSWER)] * 6
-    assert Counter(upstream_keys(server.requests)) == {KEY_A: 1, KEY_B: 6}
+    assert [(answer.status, answer.content) for answer in answers] == [(200, ANSWER)] * 10
+    assert first_phase[KEY_A] in (1, 2)
+    assert first_phase[KEY_B] == 6
+    assert Counter(upstream_keys(server.requests)) == {KEY_A: first_phase[KEY_A], KEY_B: 10}
     assert RESET_IN - RETRY_AFTER_SLACK <= store.ttl("deployment:cool-1:cooldown") <= RESET_IN
     assert store.exists("deployment:cool-2:cooldown") == 0
 
