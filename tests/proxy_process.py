@@ -56,6 +56,16 @@ class ProxyProcess:
         raise ProxyStartError(f"no VmRSS for pid {self.process.pid}")
 
 
+def describe_exit(returncode: int) -> str:
+    """A process's exit status in words: `was killed by SIGKILL` (a signal: the OOM killer, or another process) or
+    `exited with status 1` (it stopped on its own)."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-returncode).name}"
+        return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
@@ -99,7 +109,7 @@ def wait_until_live(proxy: ProxyProcess, ready_seconds: float = READY_SECONDS) -
     for _ in range(int(ready_seconds / POLL_SECONDS) + 1):
         if proxy.process.poll() is not None:
             raise ProxyStartError(
-                f"the proxy exited with {proxy.process.returncode} before it was ready:\n{proxy.log_tail()}"
+                f"the proxy {describe_exit(proxy.process.returncode)} before it was ready:\n{proxy.log_tail()}"
             )
         if is_live(proxy.url):
             return

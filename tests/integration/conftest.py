@@ -3,14 +3,28 @@ from typing import Final
 
 import pytest
 
-from tests.proxy_process import ProxyProcess
+from tests.proxy_process import ProxyProcess, describe_exit
+
+
+def _proxy_gone(proxy: ProxyProcess, returncode: int) -> str:
+    return (
+        f"the proxy (pid {proxy.process.pid}) is not running: it {describe_exit(returncode)}; "
+        f"the end of its log ({proxy.log}):\n{proxy.log_tail()}"
+    )
 
 
 @pytest.fixture
 def proxy_log_on_failure(request: pytest.FixtureRequest, proxy: ProxyProcess) -> Iterator[None]:
-    """A failed test gets the log lines its module's `proxy` wrote during it (shown as "Captured stdout teardown")."""
+    """A test whose module's `proxy` has exited fails at once, saying how it exited; a failed test gets the log lines
+    the proxy wrote during it (shown as "Captured stdout teardown"), and how it exited when it died during the test."""
+    gone: Final = proxy.process.poll()
+    if gone is not None:
+        pytest.fail(_proxy_gone(proxy, gone))
     start: Final = proxy.log_size()
     failures: Final = request.session.testsfailed
     yield
     if request.session.testsfailed > failures:
         print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_tail(start)}")
+        died: Final = proxy.process.poll()
+        if died is not None:
+            print(_proxy_gone(proxy, died))

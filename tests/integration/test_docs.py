@@ -592,9 +592,24 @@ def test_every_block_is_runnable_or_marked_skipped_and_every_executed_block_has_
         "Cline",
         "~/.hermes/config.yaml",
         "Hermes Agent",
+        "config.yaml (retries)",
+        "config.yaml (scale out)",
+        "Your own Command Code key",
         "Compare with the live model list",
     ]
     assert all(block.code.startswith("curl ") for block in EXECUTED if block.language != "python")
+
+
+def test_the_retry_and_scale_out_configs_are_the_tested_examples() -> None:
+    """They need Redis or several deployments, so they are not served here: they are examples/config.yaml's router
+    settings (tests/integration/test_retries.py) and examples/config-scale-out.yaml (test_scale_out.py)."""
+    blocks: Final = {block.title: yaml.safe_load(block.code) for block in BLOCKS if block.language == "yaml"}
+    example: Final = yaml.safe_load((ROOT / "examples" / "config.yaml").read_text(encoding="utf-8"))
+    scale_out: Final = yaml.safe_load((ROOT / "examples" / "config-scale-out.yaml").read_text(encoding="utf-8"))
+    scale_out.pop("litellm_settings")
+
+    assert blocks["config.yaml (retries)"] == {"router_settings": example["router_settings"]}
+    assert blocks["config.yaml (scale out)"] == scale_out
 
 
 def test_no_example_hard_codes_an_api_base() -> None:

@@ -54,6 +54,7 @@ from litellm_commandcode.fake_server import (
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
+from tests.support.scale_out import upstream_keys
 
 NATIVE: Final = litellm_knows_commandcode()
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -868,10 +869,6 @@ def test_the_pool_of_one_really_blocks_while_a_stream_is_open(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def keys_of(records: Sequence[RequestRecord]) -> list[str]:
-    return [record.headers.get("authorization", "").removeprefix("Bearer ") for record in records]
-
-
 def routed(
     client: openai.OpenAI, group: str, stream: bool, calls: int, spacing: float = 0.0, **body: object
 ) -> list[Outcome]:
@@ -911,7 +908,7 @@ def test_a_503_on_one_account_is_served_by_the_other(
 
     outcomes: Final = routed(client, group, stream, ROUTING_CALLS)
 
-    keys: Final = keys_of(server.requests)
+    keys: Final = upstream_keys(server.requests)
     row.observe(f"{[o.status or 200 for o in outcomes]}, upstream keys in order {keys}")
     assert [outcome.describe() for outcome in outcomes if outcome.error is not None] == []
     assert [outcome.content for outcome in outcomes] == [EXPECTED_ROUTED_TEXT] * ROUTING_CALLS
@@ -933,7 +930,7 @@ def test_a_400_is_not_retried(
 
     [outcome] = routed(client, group, stream, 1, disable_fallbacks=True)
 
-    row.observe(f"{outcome.describe()}; upstream keys {keys_of(server.requests)}")
+    row.observe(f"{outcome.describe()}; upstream keys {upstream_keys(server.requests)}")
     assert isinstance(outcome.error, openai.BadRequestError)
     assert HTTP_FAULTS["http_400"][2] in outcome.message
     check(len(server.requests) == 1, UpstreamRequestCount, f"{len(server.requests)} upstream requests")
@@ -952,7 +949,7 @@ def test_a_usage_window_429_cools_the_account_down(
 
     outcomes: Final = routed(client, group, stream, COOLDOWN_CALLS, spacing=COOLDOWN_SPACING_SECONDS)
 
-    keys: Final = keys_of(server.requests)
+    keys: Final = upstream_keys(server.requests)
     row.observe(f"{[o.status or 200 for o in outcomes]}; requests per key {dict(Counter(keys))}")
     assert [outcome.describe() for outcome in outcomes if outcome.error is not None] == []
     assert [outcome.content for outcome in outcomes] == [EXPECTED_ROUTED_TEXT] * COOLDOWN_CALLS

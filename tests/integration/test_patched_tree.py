@@ -39,6 +39,10 @@ ROUTE_SKIPS: Final = frozenset(
     )
 )
 NATIVE_ONLY_TEST: Final = "test_register_is_a_no_op_when_litellm_ships_commandcode[generate] PASSED"
+LOGS: Final = REPOSITORY / ".work" / "logs"
+FIRST_FAILURE_CHARS: Final = 12000
+SUMMARY_CHARS: Final = 3000
+SECTION_BANNERS: Final = (" ERRORS =", " FAILURES =")
 
 
 def suites(version: str) -> tuple[str, ...]:
@@ -54,6 +58,14 @@ def patched_tree(version: str) -> Path:
     return tree
 
 
+def failure_report(stdout: str, stderr: str, log: Path) -> str:
+    """The inner run's first error or failure in full (a failure early on can make every later test fail), its
+    summary, and where its whole output is kept."""
+    starts: Final = [index for banner in SECTION_BANNERS if (index := stdout.find(banner)) >= 0]
+    first: Final = stdout[min(starts) : min(starts) + FIRST_FAILURE_CHARS] if starts else ""
+    return f"whole run: {log}\n{first}\n[...]\n{stdout[-SUMMARY_CHARS:]}\n{stderr[-SUMMARY_CHARS:]}"
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_integration_suites_pass_on_a_patched_litellm_tree(version: str) -> None:
     tree: Final = patched_tree(version)
@@ -67,7 +79,10 @@ def test_integration_suites_pass_on_a_patched_litellm_tree(version: str) -> None
         text=True,
         timeout=RUN_TIMEOUT,
     )
-    report: Final = done.stdout[-8000:] + done.stderr[-4000:]
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log: Final = LOGS / f"patched-tree-{version}.log"
+    log.write_text(f"{done.stdout}\n---- stderr ----\n{done.stderr}", encoding="utf-8")
+    report: Final = failure_report(done.stdout, done.stderr, log)
     assert done.returncode == 0, report
     summary: Final = SUMMARY.search(done.stdout)
     assert summary is not None, report

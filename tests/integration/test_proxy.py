@@ -314,11 +314,14 @@ def test_streamed_tool_call(client: openai.OpenAI, server: FakeCommandCodeServer
     assert tokens_of(chunks[-1].usage) == expected_tokens(answer)
 
 
+# A usage window that resets now: examples/config.yaml cools a deployment down on a 429 until its reset, and a
+# Retry-After of 0 s starts no cooldown, so that the cases stay independent (tests/integration/test_retries.py has the
+# cooldown).
 ERRORS: Final = [
     ("http_401", 401, openai.AuthenticationError, HTTP_FAULTS["http_401"][2]),
     ("http_403_model", 403, openai.PermissionDeniedError, f"Model/provider not recognized: {WIRE_MODEL}"),
     ("http_400", 400, openai.BadRequestError, HTTP_FAULTS["http_400"][2]),
-    ("http_429", 429, openai.RateLimitError, RATE_LIMIT_MESSAGE),
+    ("http_429 reset_in=0", 429, openai.RateLimitError, RATE_LIMIT_MESSAGE),
     ("http_503", 503, openai.InternalServerError, HTTP_FAULTS["http_503"][2]),
 ]
 
