@@ -1409,7 +1409,16 @@ def pause_turn_answer(params: JsonDict, model: ModelInfo, times: int) -> Answer:
     whole = _build_answer(base, model, force_text=True)
     cuts = [len(whole.text) * index // (times + 1) for index in range(times + 2)]
     parts = [whole.text[start:end] for start, end in zip(cuts, cuts[1:], strict=False)]
-    done = next((count for count in range(len(parts)) if "".join(parts[:count]) == delivered), None)
+    # Anthropic's Messages API refuses a final assistant turn that ends with whitespace, so clients strip it there
+    # (LiteLLM does): the parts delivered so far may arrive without their trailing whitespace.
+    done = next(
+        (
+            count
+            for count in range(len(parts))
+            if delivered in ("".join(parts[:count]), "".join(parts[:count]).rstrip())
+        ),
+        None,
+    )
     if done is None:
         raise FakeHttpError(400, "FAKE_BAD_SCENARIO", "The continuation does not end with the parts delivered so far")
     reasoning = whole.reasoning if done == 0 else ""

@@ -2,9 +2,14 @@
 reports what is new, retired and renamed against the bundled catalog, and the proxy's `/v1/models` lists the live
 ids for `commandcode/*` with LiteLLM's `check_provider_endpoint`."""
 
+import json
+import os
 import secrets
+import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -20,6 +25,8 @@ from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import proxy_env, running_proxy, write_config
 
 ROOT: Final = Path(__file__).resolve().parents[2]
+COST_MAP_NAME: Final = "model_prices_and_context_window.json"
+COMMAND_TIMEOUT_SECONDS: Final = 120
 MASTER_KEY: Final = f"sk-live-test-{secrets.token_hex(8)}"
 RETIRED: Final = "zai-org/GLM-5"
 RENAMED: Final = "deepseek/deepseek-v4-flash"
@@ -127,3 +134,96 @@ def test_the_proxys_model_list_shows_the_live_ids_with_check_provider_endpoint(
     assert sorted(entry["id"] for entry in listed.json()["data"]) == sorted(
         [f"commandcode/{NEW}", f"commandcode/{RENAMED_TO}"]
     )
+
+
+def copy_of_the_checkout(destination: Path) -> Path:
+    """The package, the provider's source and the cost map, copied: `--write` changes the copy's files only."""
+    shutil.copytree(ROOT / "litellm_commandcode", destination / "litellm_commandcode")
+    shutil.copytree(ROOT / "litellm" / "llms" / "commandcode", destination / "litellm" / "llms" / "commandcode")
+    shutil.copyfile(ROOT / COST_MAP_NAME, destination / COST_MAP_NAME)
+    return destination
+
+
+def run_catalog(checkout: Path, *args: str) -> list[str]:
+    """`python -m litellm_commandcode.catalog ARGS` run from `checkout` (its copy of the package is the one imported);
+    its output lines."""
+    env: Final = {**os.environ, "PYTHONPATH": str(checkout), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env.pop("COMMANDCODE_API_KEY", None)
+    completed: Final = subprocess.run(
+        [sys.executable, "-m", "litellm_commandcode.catalog", *args],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.splitlines()
+
+
+def read_json(path: Path) -> dict[str, object]:
+    loaded: Final = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def models_by_id(catalog_data: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    models: Final = catalog_data["models"]
+    assert isinstance(models, list)
+    return {str(entry["id"]): entry for entry in models}
+
+
+def repository_files() -> dict[str, bytes]:
+    return {name: (ROOT / name).read_bytes() for name in ("litellm_commandcode/models.json", COST_MAP_NAME)}
+
+
+def test_live_write_updates_a_copys_models_json_and_cost_map_keeping_the_bundled_prices(
+    server: FakeCommandCodeServer, tmp_path: Path
+) -> None:
+    checkout: Final = copy_of_the_checkout(tmp_path / "checkout")
+    repository_before: Final = repository_files()
+    bundled: Final = models_by_id(read_json(ROOT / "litellm_commandcode" / "models.json"))
+    cost_map_before: Final = read_json(ROOT / COST_MAP_NAME)
+    set_live_list(server, live_list())
+
+    lines: Final = run_catalog(checkout, "--live", "--write", "--api-base", server.url)
+
+    assert lines == [
+        f"new: {NEW}",
+        f"retired: {RETIRED}",
+        f"renamed: {RENAMED} -> {RENAMED_TO}",
+        f"no cost-map entry: commandcode/{NEW}",
+        f"no cost-map entry: commandcode/{RENAMED_TO}",
+        f"wrote models.json and {COST_MAP_NAME}",
+    ]
+    assert repository_files() == repository_before
+    written: Final = models_by_id(read_json(checkout / "litellm_commandcode" / "models.json"))
+    assert set(written) == (set(bundled) - {RENAMED}) | {RENAMED_TO, NEW}
+    assert written[RENAMED_TO] == {**bundled[RENAMED], "id": RENAMED_TO}
+    assert written[RETIRED] == {**bundled[RETIRED], "hidden": True}
+    assert written[NEW]["usd_per_million"] == {"input": None, "output": None, "cache_read": None, "cache_write": None}
+    assert written[NEW]["context_window"] == 128000
+    assert all(written[model_id] == entry for model_id, entry in bundled.items() if model_id not in (RENAMED, RETIRED))
+    cost_map: Final = read_json(checkout / COST_MAP_NAME)
+    assert set(cost_map) == (set(cost_map_before) - {f"commandcode/{RENAMED}", f"commandcode/{RETIRED}"}) | {
+        f"commandcode/{RENAMED_TO}"
+    }
+    assert cost_map[f"commandcode/{RENAMED_TO}"] == cost_map_before[f"commandcode/{RENAMED}"]
+    assert all(cost_map[key] == entry for key, entry in cost_map_before.items() if key in cost_map)
+
+    assert run_catalog(checkout, "--live", "--api-base", server.url) == [f"no cost-map entry: commandcode/{NEW}"]
+
+
+def test_live_write_offline_leaves_the_files_as_they_are_with_a_one_line_notice(tmp_path: Path) -> None:
+    checkout: Final = copy_of_the_checkout(tmp_path / "checkout")
+    models_before: Final = (checkout / "litellm_commandcode" / "models.json").read_bytes()
+    cost_map_before: Final = (checkout / COST_MAP_NAME).read_bytes()
+
+    lines: Final = run_catalog(checkout, "--live", "--write", "--api-base", f"http://127.0.0.1:{closed_port()}")
+
+    [line] = lines
+    assert line.startswith("commandcode: live model list unavailable (Command Code's model list is unreachable: ")
+    assert line.endswith(f"; using the bundled catalog ({len(catalog.catalog_models())} models)")
+    assert (checkout / "litellm_commandcode" / "models.json").read_bytes() == models_before
+    assert (checkout / COST_MAP_NAME).read_bytes() == cost_map_before

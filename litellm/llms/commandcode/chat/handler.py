@@ -68,32 +68,81 @@ def _held_finish(held: ModelResponseStream | None, chunk: object) -> tuple[Model
     return held, False
 
 
-def _finish_with_usage(chunks: Iterator[ModelResponseStream]) -> Iterator[ModelResponseStream]:
-    held: ModelResponseStream | None = None
-    try:
-        for chunk in chunks:
-            held, send = _held_finish(held, chunk)
+class _FinishWithUsage:
+    """The stream with its finish chunk held back until the usage after it arrives (see `_held_finish`); it shows
+    the parser's `raw_finish_reason`, which the continuation of a paused answer reads."""
+
+    def __init__(self, chunks: Iterator[ModelResponseStream]) -> None:
+        self.chunks: Final = chunks
+        self.iterator: Iterator[ModelResponseStream] | None = None
+        self.held: ModelResponseStream | None = None
+        self.done = False
+
+    @property
+    def raw_finish_reason(self) -> object:
+        return getattr(self.chunks, "raw_finish_reason", None)
+
+    def __iter__(self) -> "_FinishWithUsage":
+        return self
+
+    def __next__(self) -> ModelResponseStream:
+        while not self.done:
+            self.iterator = self.iterator or iter(self.chunks)
+            try:
+                chunk = next(self.iterator)
+            except StopIteration:
+                self.done = True
+                break
+            self.held, send = _held_finish(self.held, chunk)
             if send:
-                yield chunk
-        if held is not None:
-            yield held
-    finally:
-        close: Final = getattr(chunks, "close", None)
+                return chunk
+        held: Final = self.held
+        self.held = None
+        if held is None:
+            raise StopIteration
+        return held
+
+    def close(self) -> None:
+        close: Final = getattr(self.chunks, "close", None)
         if callable(close):
             close()
 
 
-async def _afinish_with_usage(chunks: AsyncIterator[ModelResponseStream]) -> AsyncIterator[ModelResponseStream]:
-    held: ModelResponseStream | None = None
-    try:
-        async for chunk in chunks:
-            held, send = _held_finish(held, chunk)
+class _AsyncFinishWithUsage:
+    """`_FinishWithUsage` for an async stream."""
+
+    def __init__(self, chunks: AsyncIterator[ModelResponseStream]) -> None:
+        self.chunks: Final = chunks
+        self.iterator: AsyncIterator[ModelResponseStream] | None = None
+        self.held: ModelResponseStream | None = None
+        self.done = False
+
+    @property
+    def raw_finish_reason(self) -> object:
+        return getattr(self.chunks, "raw_finish_reason", None)
+
+    def __aiter__(self) -> "_AsyncFinishWithUsage":
+        return self
+
+    async def __anext__(self) -> ModelResponseStream:
+        while not self.done:
+            self.iterator = self.iterator or aiter(self.chunks)
+            try:
+                chunk = await anext(self.iterator)
+            except StopAsyncIteration:
+                self.done = True
+                break
+            self.held, send = _held_finish(self.held, chunk)
             if send:
-                yield chunk
-        if held is not None:
-            yield held
-    finally:
-        aclose: Final = getattr(chunks, "aclose", None)
+                return chunk
+        held: Final = self.held
+        self.held = None
+        if held is None:
+            raise StopAsyncIteration
+        return held
+
+    async def aclose(self) -> None:
+        aclose: Final = getattr(self.chunks, "aclose", None)
         if callable(aclose):
             await aclose()
 
@@ -102,9 +151,9 @@ def _with_usage_on_finish(response: object, is_async: bool) -> object:
     if isinstance(response, CustomStreamWrapper):
         stream: Final = response.completion_stream
         if is_async:
-            response.completion_stream = _afinish_with_usage(cast(AsyncIterator[ModelResponseStream], stream))
+            response.completion_stream = _AsyncFinishWithUsage(cast(AsyncIterator[ModelResponseStream], stream))
         else:
-            response.completion_stream = _finish_with_usage(cast(Iterator[ModelResponseStream], stream))
+            response.completion_stream = _FinishWithUsage(cast(Iterator[ModelResponseStream], stream))
     return response
 
 
@@ -124,8 +173,9 @@ def commandcode_completion(
     stream: bool | None,
     **handler_kwargs: object,
 ) -> object:
-    """What `main.py` calls for `commandcode`: LiteLLM's HTTP handler with the config of the chosen door. On the
-    default door an answer that pauses (`rawFinishReason: "pause_turn"`) is continued, as the official CLI does."""
+    """What `main.py` calls for `commandcode`: LiteLLM's HTTP handler with the config of the chosen door. An answer
+    that pauses (`rawFinishReason: "pause_turn"` on the default door, Anthropic's `stop_reason: "pause_turn"` on the
+    Provider API's `/messages`) is continued, as the official CLI does."""
     route: Final = commandcode_route(optional_params, litellm_params)
     params: Final = {key: value for key, value in optional_params.items() if key != COMMANDCODE_ROUTE_PARAM}
 
@@ -146,10 +196,15 @@ def commandcode_completion(
         return complete
 
     if route == COMMANDCODE_ROUTE_PROVIDER_API:
-        response: Final = call(provider_api_config(model))(messages, model_response)
-        if acompletion:
-            return _awaited_with_usage_on_finish(response)
-        return _with_usage_on_finish(response, is_async=False)
+        provider_api_call: Final = call(provider_api_config(model))
+
+        def part(call_messages: list[AllMessageValues], call_response: ModelResponse) -> object:
+            response = provider_api_call(call_messages, call_response)
+            if acompletion:
+                return _awaited_with_usage_on_finish(response)
+            return _with_usage_on_finish(response, is_async=False)
+
+        return complete_with_continuations(part, messages, model_response, is_async=acompletion, stream=bool(stream))
     return complete_with_continuations(
         call(CommandCodeChatConfig()),  # type: ignore[no-untyped-call]  # BaseConfig.__init__ is unannotated
         messages,

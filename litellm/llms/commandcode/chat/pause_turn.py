@@ -1,5 +1,6 @@
 """
-Continuations of answers that pause (`rawFinishReason: "pause_turn"`: a server-run tool paused the turn).
+Continuations of answers that pause (`rawFinishReason: "pause_turn"` on `/alpha/generate`, `stop_reason: "pause_turn"`
+on the Provider API's `/messages`: a server-run tool paused the turn).
 
 The official CLI re-sends the request with the partial answer appended, up to 5 times; so does this module, and the
 caller gets one answer: text, reasoning and tool calls joined, the usage of every request summed once, and a stream
@@ -285,7 +286,7 @@ def complete_with_continuations(
     is_async: bool,
     stream: bool,
 ) -> object:
-    """`call(messages, model_response)` (LiteLLM's handler with the default route's config), continued while the
+    """`call(messages, model_response)` (LiteLLM's handler with the chosen door's config), continued while the
     answer pauses; a coroutine when `is_async`, as the handler's own result is."""
     if stream:
         if is_async:

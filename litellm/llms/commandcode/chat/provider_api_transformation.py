@@ -17,6 +17,7 @@ from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMExcepti
 from litellm.llms.commandcode.chat.transformation import (
     MISSING_TOOL_RESULT,
     PROVIDER,
+    RAW_FINISH_REASON_KEY,
     THREAD_ID_PARAM,
     VERSION_PARAM,
     CommandCodeChatConfig,
@@ -34,9 +35,11 @@ from litellm.llms.commandcode.common_utils import (
 )
 from litellm.llms.openai.chat.gpt_transformation import OpenAIGPTConfig
 from litellm.types.llms.openai import AllMessageValues
-from litellm.types.utils import ModelResponse
+from litellm.types.utils import ModelResponse, ModelResponseStream
 
 if TYPE_CHECKING:
+    from litellm.litellm_core_utils.litellm_logging import Logging as LiteLLMLoggingObj
+    from litellm.litellm_core_utils.tokenizer import Encoding as Tokenizer
     from litellm.llms.anthropic.chat.handler import ModelResponseIterator as AnthropicResponseIterator
 
 CHAT_COMPLETIONS_PATH: Final[str] = "/chat/completions"
@@ -282,6 +285,46 @@ class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
         )
         return request
 
+    def transform_response(
+        self,
+        model: str,
+        raw_response: httpx.Response,
+        model_response: ModelResponse,
+        logging_obj: "LiteLLMLoggingObj",
+        request_data: JsonObject,  # mutable-ok: inherited contract
+        messages: list[AllMessageValues],  # mutable-ok: inherited contract
+        optional_params: JsonObject,  # mutable-ok: inherited contract
+        litellm_params: JsonObject,  # mutable-ok: inherited contract
+        encoding: "Tokenizer | None",
+        api_key: str | None = None,
+        json_mode: bool | None = None,
+    ) -> ModelResponse:
+        """LiteLLM's OpenAI response, with the server's own `finish_reason` kept where the continuation of a paused
+        answer looks for it (OpenAI's schema has no `pause_turn`; one that arrives anyway is continued too)."""
+        response: Final = super().transform_response(
+            model,
+            raw_response,
+            model_response,
+            logging_obj,
+            request_data,
+            messages,
+            optional_params,
+            litellm_params,
+            encoding,
+            api_key,
+            json_mode,
+        )
+        response._hidden_params[RAW_FINISH_REASON_KEY] = openai_finish_reason(_json_body(raw_response))
+        return response
+
+    def get_model_response_iterator(
+        self,
+        streaming_response: Iterator[str] | AsyncIterator[str] | ModelResponse,
+        sync_stream: bool,
+        json_mode: bool | None = False,
+    ) -> object:
+        return _openai_iterator(streaming_response, sync_stream, bool(json_mode))
+
 
 class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
     """`POST {api_base}/provider/v1/messages` for Claude models: Anthropic's schema, LiteLLM's Anthropic
@@ -360,17 +403,104 @@ class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
         )
         return request
 
+    def transform_response(
+        self,
+        model: str,
+        raw_response: httpx.Response,
+        model_response: ModelResponse,
+        logging_obj: "LiteLLMLoggingObj",
+        request_data: JsonObject,  # mutable-ok: inherited contract
+        messages: list[AllMessageValues],  # mutable-ok: inherited contract
+        optional_params: JsonObject,  # mutable-ok: inherited contract
+        litellm_params: JsonObject,  # mutable-ok: inherited contract
+        encoding: "Tokenizer | None",
+        api_key: str | None = None,
+        json_mode: bool | None = None,
+    ) -> ModelResponse:
+        """LiteLLM's Anthropic response, with Anthropic's own `stop_reason` kept where the continuation of a paused
+        answer (`pause_turn`) looks for it: LiteLLM maps a reason it does not know to `stop`."""
+        response: Final = super().transform_response(
+            model,
+            raw_response,
+            model_response,
+            logging_obj,
+            request_data,
+            messages,
+            optional_params,
+            litellm_params,
+            encoding,
+            api_key,
+            json_mode,
+        )
+        response._hidden_params[RAW_FINISH_REASON_KEY] = anthropic_stop_reason(_json_body(raw_response))
+        return response
+
     def get_model_response_iterator(
         self,
         streaming_response: Iterator[str] | AsyncIterator[str] | ModelResponse,
         sync_stream: bool,
         json_mode: bool | None = False,
     ) -> "AnthropicResponseIterator":
-        from litellm.llms.anthropic.chat.handler import ModelResponseIterator as AnthropicResponseIterator
+        return _anthropic_iterator(streaming_response, sync_stream, bool(json_mode))
 
-        return AnthropicResponseIterator(
-            streaming_response=streaming_response, sync_stream=sync_stream, json_mode=bool(json_mode)
-        )
+
+def _json_body(raw_response: httpx.Response) -> object:
+    try:
+        return raw_response.json()
+    except ValueError:
+        return None
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def anthropic_stop_reason(body: object) -> str | None:
+    """`stop_reason` of an Anthropic message, or of a stream's `message_delta` event's `delta`."""
+    return _text_or_none(body.get("stop_reason")) if isinstance(body, dict) else None
+
+
+def openai_finish_reason(body: object) -> str | None:
+    """The first choice's `finish_reason` of an OpenAI chat completion or chunk."""
+    choices: Final = body.get("choices") if isinstance(body, dict) else None
+    first: Final = choices[0] if isinstance(choices, list) and choices else None
+    return _text_or_none(first.get("finish_reason")) if isinstance(first, dict) else None
+
+
+def _openai_iterator(
+    streaming_response: Iterator[str] | AsyncIterator[str] | ModelResponse, sync_stream: bool, json_mode: bool
+) -> object:
+    """LiteLLM's OpenAI stream parser that also keeps the server's own `finish_reason` as `raw_finish_reason`."""
+    from litellm.llms.openai.chat.gpt_transformation import OpenAIChatCompletionStreamingHandler
+
+    class FinishReasonIterator(OpenAIChatCompletionStreamingHandler):
+        raw_finish_reason: str | None = None
+
+        def chunk_parser(self, chunk: JsonObject) -> ModelResponseStream:  # mutable-ok: inherited contract
+            self.raw_finish_reason = openai_finish_reason(chunk) or self.raw_finish_reason
+            parsed: Final[ModelResponseStream] = super().chunk_parser(chunk)
+            return parsed
+
+    return FinishReasonIterator(streaming_response=streaming_response, sync_stream=sync_stream, json_mode=json_mode)
+
+
+def _anthropic_iterator(
+    streaming_response: Iterator[str] | AsyncIterator[str] | ModelResponse, sync_stream: bool, json_mode: bool
+) -> "AnthropicResponseIterator":
+    """LiteLLM's Anthropic stream parser that also keeps the `stop_reason` of `message_delta` as `raw_finish_reason`
+    (what the continuation of a paused answer reads, as on the default door's stream)."""
+    from litellm.llms.anthropic.chat.handler import ModelResponseIterator as AnthropicResponseIterator
+
+    class StopReasonIterator(AnthropicResponseIterator):
+        raw_finish_reason: str | None = None
+
+        def chunk_parser(self, chunk: JsonObject) -> ModelResponseStream:  # mutable-ok: inherited contract
+            if chunk.get("type") == "message_delta":
+                self.raw_finish_reason = anthropic_stop_reason(chunk.get("delta"))
+            parsed: Final[ModelResponseStream] = super().chunk_parser(chunk)
+            return parsed
+
+    return StopReasonIterator(streaming_response=streaming_response, sync_stream=sync_stream, json_mode=json_mode)
 
 
 def provider_api_config(model: str) -> BaseConfig:

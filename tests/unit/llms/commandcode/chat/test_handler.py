@@ -47,6 +47,32 @@ class Pausing:
         return httpx.Response(200, content=answer(text, reason, (10 + index, 2)))
 
 
+class ChatPausing(Pausing):
+    """The Provider API's /chat/completions answering PARTS with `finish_reason: "pause_turn"`, which OpenAI's schema
+    does not have: a server that sends it anyway gets the same continuations."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/provider/v1/chat/completions"
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        index = len(self.bodies) - 1
+        text = PARTS[index % len(PARTS)]
+        reason = "pause_turn" if index < self.pauses else "stop"
+        tokens = {"prompt_tokens": 10 + index, "completion_tokens": 2, "total_tokens": 12 + index}
+        base = {"id": f"chatcmpl-{index}", "created": 0, "model": MODEL}
+        if not body.get("stream"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason}
+            return httpx.Response(200, json={**base, "object": "chat.completion", "choices": [choice], "usage": tokens})
+        chunks = [
+            {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None},
+            {"index": 0, "delta": {}, "finish_reason": reason},
+        ]
+        events = [{**base, "object": "chat.completion.chunk", "choices": [chunk]} for chunk in chunks]
+        events.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": tokens})
+        sse = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events) + b"data: [DONE]\n\n"
+        return httpx.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+
+
 def call(transport: Pausing, stream: bool, acompletion: bool, **params: object) -> object:
     mock = httpx.MockTransport(transport)
     client = AsyncHTTPHandler(transport=mock) if acompletion else HTTPHandler(client=httpx.Client(transport=mock))
@@ -81,10 +107,10 @@ def call(transport: Pausing, stream: bool, acompletion: bool, **params: object) 
     )
 
 
-async def outcome(transport: Pausing, mode: str) -> tuple[str, str, tuple[int, int]]:
+async def outcome(transport: Pausing, mode: str, **params: object) -> tuple[str, str, tuple[int, int]]:
     stream = mode.endswith("stream")
     acompletion = mode.startswith("async")
-    result = call(transport, stream, acompletion)
+    result = call(transport, stream, acompletion, **params)
     if acompletion:
         result = await result  # type: ignore[misc]
     if not stream:
@@ -132,6 +158,20 @@ async def test_the_sixth_pause_stops_with_length(mode: str) -> None:
     assert len(transport.bodies) == 6
     assert (text, finish) == ("Hello worldHello world", "length")
     assert tokens == (sum(range(10, 16)), 12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("pauses", [1, 99])
+async def test_a_pause_turn_finish_reason_on_chat_completions_is_continued_the_same_way(mode: str, pauses: int) -> None:
+    transport = ChatPausing(pauses=pauses)
+
+    text, finish, tokens = await outcome(transport, mode, commandcode_route="provider_api")
+
+    requests = min(pauses, 5) + 1
+    assert len(transport.bodies) == requests
+    assert (text, finish) == (("Hello ", "stop") if pauses == 1 else ("Hello worldHello world", "length"))
+    assert tokens == (sum(range(10, 10 + requests)), 2 * requests)
+    assert transport.bodies[1]["messages"][-1] == {"role": "assistant", "content": "Hel"}
 
 
 @pytest.mark.parametrize(
