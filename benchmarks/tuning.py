@@ -289,9 +289,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args: Final = parser.parse_args(argv)
     settings: Final = QUICK if args.quick else FULL
+    import litellm_commandcode
+
+    litellm_commandcode.register()  # time to first token is also read through the SDK in this process
     started: Final = time.monotonic()
     load_before: Final = [round(value, 2) for value in os.getloadavg()]
-    results: Final[dict[str, object]] = {}
+    # A part run alone (--only) replaces its own figures in an earlier run's file and keeps the other part's.
+    results: Final[dict[str, object]] = (
+        json.loads(args.out.read_text(encoding="utf-8")) if args.only and args.out.exists() else {}
+    )
     noise: Final = NoiseMeter()
     with tempfile.TemporaryDirectory(prefix="commandcode-tuning-") as temporary, contextlib.ExitStack() as stack:
         workdir = Path(temporary)
@@ -306,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.only in (None, name):
                 log(f"tuning: {name}")
                 results[name] = part()
+                args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     from importlib.metadata import version
 
     results["meta"] = {
