@@ -2,14 +2,15 @@
 configuration (examples/config-production.yaml) next to the default one (examples/config.yaml) and LiteLLM's own
 `openai/` path.
 
-1. Settings, one at a time: a proxy on examples/config.yaml with one change (an environment variable, a config key,
-   a command-line flag), commandcode requests only, concurrency 16, streamed and not: requests per second and the
-   CPU milliseconds per request of the proxy's processes (all its workers), from /proc.
-2. Default against production: a proxy on each config, each with an `openai/` deployment on the fake OpenAI server
-   beside commandcode (`benchmarks.proxy.load`: interleaved batches), then time to first token (fake servers pausing
-   10 ms before each event).
+1. Settings, one at a time: a baseline proxy on examples/config.yaml for the whole sweep and, beside it, a proxy with
+   one change (an environment variable, a config key); commandcode requests only, concurrency 16, streamed and not,
+   the two proxies taking turns batch by batch: requests per second and the CPU milliseconds per request of each
+   proxy's processes (all its workers), from /proc; ratio = median over the rounds of setting / baseline.
+2. Default against production: both proxies at once, each with an `openai/` deployment on the fake OpenAI server
+   beside commandcode (`benchmarks.proxy.load`: interleaved batches of the two paths), taking turns plan by plan; then
+   time to first token (fake servers pausing 10 ms before each event).
 
-Every proxy is started on a free 127.0.0.1 port and stopped before the next one starts; every batch is bounded in
+Every proxy is started on a free 127.0.0.1 port and stopped when its part ends; every batch is bounded in
 requests and seconds. Writes benchmarks/tuning.json and prints markdown tables (BENCHMARKS.md, "Tuning")."""
 
 import argparse
@@ -42,7 +43,7 @@ from benchmarks.common import (  # noqa: E402
     rss_mib,
     start_server,
 )
-from tests.proxy_process import ProxyStartError, running_proxy  # noqa: E402
+from tests.proxy_process import ProxyProcess, ProxyStartError, running_proxy  # noqa: E402
 from tests.support.config_env import header_env  # noqa: E402
 
 PRODUCTION: Final = ROOT / "examples" / "config-production.yaml"
@@ -205,31 +206,48 @@ def sweep(cc_url: str, oa_url: str, workdir: Path, settings: Settings, noise: No
 
 
 def compare(cc_url: str, oa_url: str, workdir: Path, settings: Settings, noise: NoiseMeter) -> dict[str, object]:
-    """examples/config.yaml and examples/config-production.yaml, each with commandcode and openai/ side by side."""
-    compared: Final[dict[str, object]] = {}
-    for name, source in (("default", proxy.CONFIG), ("production", PRODUCTION)):
-        config = proxy.write_config(workdir, oa_url, source=source, name=f"{name}.yaml")
-        env = bench_env({**proxy.proxy_env(cc_url), **header_env(source)})
-        with running_proxy(config, workdir / f"{name}.log", env) as started:
-            noise.pids.append(started.process.pid)
-            with noise.measure(f"compare {name}"):
-                rows = asyncio.run(proxy.load(started.url, started.process.pid, MARKERS, settings.plans, log, noise))
-                ttft = asyncio.run(
-                    proxy.time_to_first_token(started.url, cc_url, oa_url, TTFT_DELAY_MS, settings.ttft_reps, log)
-                )
-            compared[name] = {"load": rows, "ttft": ttft, "rss_mib": rss_mib(started.process.pid)}
-            noise.pids.remove(started.process.pid)
+    """examples/config.yaml and examples/config-production.yaml, each with commandcode and openai/ side by side; both
+    proxies run at once and take turns plan by plan (the order swapped every plan), so that both see the same
+    machine."""
+    sources: Final = {"default": proxy.CONFIG, "production": PRODUCTION}
+    compared: Final[dict[str, dict[str, object]]] = {name: {"load": []} for name in sources}
+    with contextlib.ExitStack() as stack:
+        started: dict[str, ProxyProcess] = {}
+        for name, source in sources.items():
+            config = proxy.write_config(workdir, oa_url, source=source, name=f"{name}.yaml")
+            env = bench_env({**proxy.proxy_env(cc_url), **header_env(source)})
+            started[name] = stack.enter_context(running_proxy(config, workdir / f"{name}.log", env))
+            noise.pids.append(started[name].process.pid)
+        for turn, plan in enumerate(settings.plans):
+            for name in list(sources) if turn % 2 == 0 else list(reversed(sources)):
+                with noise.measure(f"compare {name}"):
+                    rows = asyncio.run(
+                        proxy.load(started[name].url, started[name].process.pid, MARKERS, [plan], log, noise)
+                    )
+                compared[name]["load"].extend(rows)  # type: ignore[union-attr]
+        for name in reversed(sources):
+            compared[name]["ttft"] = asyncio.run(
+                proxy.time_to_first_token(started[name].url, cc_url, oa_url, TTFT_DELAY_MS, settings.ttft_reps, log)
+            )
+            compared[name]["rss_mib"] = rss_mib(started[name].process.pid)
+        for process in started.values():
+            noise.pids.remove(process.process.pid)
     return compared
+
+
+def _share(value: object) -> str:
+    return f"{value:.0%}" if isinstance(value, float) else "n/a"
 
 
 def markdown(results: Mapping[str, object]) -> str:
     lines: Final[list[str]] = []
     meta: Final = results["meta"]
     assert isinstance(meta, dict)
-    lines.append(
-        f"Produced by `{meta['command']}` on {meta['date']} (LiteLLM {meta['litellm']}, {meta['cores']} cores) in "
-        f"{meta['seconds']} s; load average before {meta['load_before']}, after {meta['load_after']}."
-    )
+    if "date" in meta:
+        lines.append(
+            f"Produced by `{meta['command']}` on {meta['date']} (LiteLLM {meta['litellm']}, {meta['cores']} cores) "
+            f"in {meta['seconds']} s; load average before {meta['load_before']}, after {meta['load_after']}."
+        )
     lines.append("")
     sweep_rows: Final = results.get("sweep") or []
     if sweep_rows:
@@ -250,7 +268,7 @@ def markdown(results: Mapping[str, object]) -> str:
             lines.append(
                 f"| {row['variant']} | {' | '.join(cells)} "
                 f"| {row['rss_mib']['variant']} / {row['rss_mib']['baseline']} "
-                f"| {row['other_processes_cpu_share']:.0%} |"
+                f"| {_share(row.get('other_processes_cpu_share'))} |"
             )
         lines.append("")
     compared: Final = results.get("compare")
