@@ -151,3 +151,40 @@ def _machine_busy_seconds() -> float:
     idle: Final = values[3] + (values[4] if len(values) > 4 else 0)
     steal: Final = values[7] if len(values) > 7 else 0
     return (sum(values[:8]) - idle - steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_children() -> dict[int, list[int]]:
+    children: Final[dict[int, list[int]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process under it (a proxy with `--num_workers N` runs its workers as children)."""
+    children: Final = _proc_children()
+    tree: Final = [pid]
+    for parent in tree:
+        tree.extend(children.get(parent, ()))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    return sum(process_cpu_seconds(member) for member in process_tree(pid))
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of `pid` and its children, MiB, from /proc/PID/status; 0.0 when unreadable."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{member}/status").read_text(encoding="ascii").splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return round(total / 1024, 1)

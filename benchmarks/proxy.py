@@ -29,7 +29,7 @@ from benchmarks.common import (
     bench_messages,
     median,
     percentile,
-    process_cpu_seconds,
+    tree_cpu_seconds,
 )
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
@@ -38,13 +38,14 @@ DEPLOYMENTS: Final = {"commandcode": CC_MODEL, "openai": OA_MODEL}
 REQUEST_SECONDS: Final = 60.0
 
 
-def write_config(directory: Path, oa_url: str) -> Path:
-    """examples/config.yaml (the commandcode plug-in) plus an `openai/` deployment on the fake OpenAI server."""
-    config: Final = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+def write_config(directory: Path, oa_url: str, source: Path = CONFIG, name: str = "proxy_config.yaml") -> Path:
+    """`source` (default examples/config.yaml: the commandcode plug-in) plus an `openai/` deployment on the fake OpenAI
+    server: both paths get the same settings."""
+    config: Final = yaml.safe_load(source.read_text(encoding="utf-8"))
     config["model_list"].append(
         {"model_name": OA_MODEL, "litellm_params": {"model": OA_MODEL, "api_base": f"{oa_url}/v1", "api_key": OA_KEY}}
     )
-    path: Final = directory / "proxy_config.yaml"
+    path: Final = directory / name
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
@@ -127,11 +128,13 @@ class Batch:
 
 
 @contextlib.asynccontextmanager
-async def clients(proxy_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def clients(proxy_url: str | Sequence[str], count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
     """One single-connection client per worker: one shared pool of 64 connections costs the driver more CPU per
-    request than the proxy needs (httpcore scans its pool on every request), and steals it from the proxy."""
+    request than the proxy needs (httpcore scans its pool on every request), and steals it from the proxy. Several
+    URLs (proxy instances): the workers take them in turn."""
+    urls: Final = [proxy_url] if isinstance(proxy_url, str) else list(proxy_url)
     async with contextlib.AsyncExitStack() as stack:
-        yield [await stack.enter_async_context(client(proxy_url, 1)) for _ in range(count)]
+        yield [await stack.enter_async_context(client(urls[index % len(urls)], 1)) for index in range(count)]
 
 
 async def batch(
@@ -139,9 +142,11 @@ async def batch(
     body: Mapping[str, object],
     count: int,
     seconds: float,
-    proxy_pid: int | None = None,
+    proxy_pid: int | Sequence[int] | None = None,
 ) -> Batch:
-    """`count` requests by one worker per client, none started after `seconds`; the proxy's CPU time meanwhile."""
+    """`count` requests by one worker per client, none started after `seconds`; the CPU time of the proxy (or of
+    every proxy instance given, with its worker processes) meanwhile."""
+    pids: Final = [] if proxy_pid is None else [proxy_pid] if isinstance(proxy_pid, int) else list(proxy_pid)
     latencies: Final[list[float]] = []
     errors: Final[list[str]] = []
     issued = 0
@@ -156,11 +161,11 @@ async def batch(
             except (httpx.HTTPError, BenchError) as error:
                 errors.append(f"{type(error).__name__}: {error}"[:300])
 
-    cpu_before: Final = process_cpu_seconds(proxy_pid) if proxy_pid is not None else 0.0
+    cpu_before: Final = sum(tree_cpu_seconds(pid) for pid in pids)
     start: Final = time.perf_counter()
     await asyncio.gather(*(worker(http) for http in workers))
     elapsed: Final = time.perf_counter() - start
-    cpu: Final = process_cpu_seconds(proxy_pid) - cpu_before if proxy_pid is not None else 0.0
+    cpu: Final = sum(tree_cpu_seconds(pid) for pid in pids) - cpu_before
     return Batch(latencies=latencies, seconds=elapsed, errors=errors, proxy_cpu_seconds=cpu)
 
 
