@@ -202,4 +202,8 @@ def test_transient_failures_are_sent_again_twice_unless_content_was_streamed(
     assert "retry-after" not in answer.headers
     if status == 200:
         assert answer.stream_error is not None
-        assert answer.content.startswith("You said: hi")
+        # The fake sent the first text deltas before it cut the connection, but the client may see fewer of them, or
+        # none: the proxy's aiohttp stream reader raises a broken connection before the bytes it had buffered just
+        # before it (aiohttp streams.py, `StreamReader.readany`). The answer started (its first chunk was sent), so it
+        # is not retried either way.
+        assert f"You said: hi [[fake:{scenario}]]\n{REPLY_SUFFIX}".startswith(answer.content)
