@@ -71,6 +71,10 @@ class CommandCodeError(BaseLLMException):
         super().__init__(status_code=status_code, message=message, headers=headers, body=body)
 
 
+def bad_request(message: str) -> CommandCodeError:
+    return CommandCodeError(status_code=400, message=message)
+
+
 def get_commandcode_model_info(model: str) -> ModelInfo | None:
     """The cost-map entry of a Command Code model id (generated from the catalog), or None when it is unmapped."""
     try:
