@@ -52,9 +52,10 @@ def provider_facts() -> ProviderFacts:
 
     use_provider_source()
     from litellm.llms.commandcode.chat.transformation import map_reasoning_effort
-    from litellm.llms.commandcode.common_utils import COMMANDCODE_MODELS, COMMANDCODE_REASONING_EFFORTS
+    from litellm.llms.commandcode.common_utils import COMMANDCODE_REASONING_EFFORTS
+    from litellm_commandcode.catalog import catalog_models
 
-    levels: Final = {model: info.reasoning_efforts for model, info in COMMANDCODE_MODELS.items()}
+    levels: Final = {str(model["id"]): tuple(model["reasoning_efforts"]) for model in catalog_models()}  # type: ignore[arg-type]
     return ProviderFacts(levels=levels, all_levels=COMMANDCODE_REASONING_EFFORTS, map_effort=map_reasoning_effort)
 
 

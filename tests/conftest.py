@@ -12,6 +12,13 @@ NATIVE_ENV = "COMMANDCODE_TEST_NATIVE"
 NATIVE = os.environ.get(NATIVE_ENV) == "1"
 
 use_provider_source()
+# The provider reads model facts (vision, reasoning levels, output caps) from the cost map, which carries the
+# commandcode entries in an upstream tree and after `register()` here; unit tests call the provider unregistered.
+if not NATIVE:
+    import litellm
+    from litellm_commandcode.catalog import build_cost_map
+
+    litellm.register_model({name: entry for name, entry in build_cost_map().items() if name not in litellm.model_cost})
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ import pytest
 import litellm
 import litellm_commandcode
 from litellm.exceptions import UnsupportedParamsError
-from litellm.llms.commandcode.common_utils import COMMANDCODE_MODELS
+from litellm.llms.commandcode.common_utils import get_commandcode_model_info
 from litellm.types.utils import (
     ChatCompletionMessageToolCall,
     LlmProviders,
@@ -175,7 +175,7 @@ def stream_outcome(chunks: list[ModelResponseStream], messages: Sequence[Mapping
     usage: Final = getattr(chunks[-1], "usage", None)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert {chunk.id for chunk in chunks} == {chunks[0].id}
-    assert len({chunk.model for chunk in chunks}) == 1 and chunks[0].model in COMMANDCODE_MODELS
+    assert len({chunk.model for chunk in chunks}) == 1 and get_commandcode_model_info(chunks[0].model) is not None
     assembled: Final = litellm.stream_chunk_builder(chunks, messages=list(messages))
     assert isinstance(assembled, ModelResponse)
     choice: Final = assembled.choices[0]

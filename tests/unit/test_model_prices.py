@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 import litellm
-from litellm.llms.commandcode.common_utils import COMMANDCODE_MODELS
 from litellm.types.utils import ModelResponse, Usage
 from litellm_commandcode.catalog import build_cost_map, catalog_models
 
@@ -94,4 +93,5 @@ def test_cost_map_reasoning_levels_are_the_levels_the_provider_sends() -> None:
     declared = {
         name.removeprefix("commandcode/"): entry["reasoning_effort_levels"] for name, entry in cost_map().items()
     }
-    assert declared == {model: list(COMMANDCODE_MODELS[model].reasoning_efforts) for model in declared}
+    catalog = {model["id"]: model["reasoning_efforts"] if model["reasoning"] else [] for model in catalog_models()}
+    assert declared == {model: catalog[model] for model in declared}

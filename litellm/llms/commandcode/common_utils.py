@@ -1,17 +1,26 @@
 """
-Constants, model facts and the error class shared by the Command Code provider.
+Constants, the error class and the error-envelope parsing shared by the Command Code provider.
 
 Command Code (https://commandcode.ai) serves many coding models behind `POST /alpha/generate`, a
 non-OpenAI protocol: a nested request envelope, AI-SDK-style messages and a newline-delimited JSON event stream.
 """
 
+import json
+import math
+import re
+import time
 import types
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from datetime import datetime, timezone
+from typing import Final
 
 import httpx
+from pydantic import StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
+import litellm
 from litellm.llms.base_llm.chat.transformation import BaseLLMException
+from litellm.types.utils import ModelInfo
 
 COMMANDCODE_API_BASE: Final[str] = "https://api.commandcode.ai"
 COMMANDCODE_GENERATE_PATH: Final[str] = "/alpha/generate"
@@ -25,6 +34,7 @@ COMMANDCODE_ROUTE_PROVIDER_API: Final[str] = "provider_api"
 COMMANDCODE_API_KEY_ENV_VARS: Final[tuple[str, ...]] = ("COMMANDCODE_API_KEY", "COMMAND_CODE_API_KEY")
 COMMANDCODE_API_BASE_ENV_VAR: Final[str] = "COMMANDCODE_API_BASE"
 COMMANDCODE_VERSION_ENV_VAR: Final[str] = "COMMANDCODE_VERSION"
+COMMANDCODE_VERSION_PARAM: Final[str] = "commandcode_version"
 # The server rejects clients older than a moving minimum; 1.64.0 is the newest official CLI known (November 2026).
 COMMANDCODE_DEFAULT_VERSION: Final[str] = "1.64.0"
 COMMANDCODE_DEFAULT_MAX_TOKENS: Final[int] = 64000
@@ -50,120 +60,6 @@ COMMANDCODE_RETIRED_MODEL_IDS: Final[Mapping[str, str]] = types.MappingProxyType
 )
 
 
-class CommandCodeModel(NamedTuple):
-    vision: bool = False
-    reasoning_efforts: tuple[str, ...] = ()
-    max_output_tokens: int | None = None
-
-
-# Facts from the model catalog of the official CLI 1.64.0; max_output_tokens is set only where the catalog states an
-# explicit cap. The prices live in model_prices_and_context_window.json.
-COMMANDCODE_MODELS: Final[Mapping[str, CommandCodeModel]] = types.MappingProxyType(
-    {
-        "claude-sonnet-5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-sonnet-4-6": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-fable-5-1": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-fable-5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-opus-5-5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-opus-5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-opus-4-8": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-opus-4-7": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "claude-haiku-4-5-20251001": CommandCodeModel(vision=True),
-        "gpt-6-astra": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-6-sol": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-6-luna": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-5.6-sol": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-5.6-terra": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-5.6-luna": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")),
-        "gpt-5.5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "gpt-5.4": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "gpt-5.3-codex": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "gpt-5.4-mini": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "MiniMaxAI/MiniMax-M3-Free": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "deepseek/deepseek-v4-pro": CommandCodeModel(reasoning_efforts=("high", "max")),
-        "deepseek/deepseek-v4-flash": CommandCodeModel(reasoning_efforts=("high", "max")),
-        "deepseek/deepseek-v4-flash-vision-exp": CommandCodeModel(vision=True, reasoning_efforts=("high", "max")),
-        "deepseek/deepseek-v4-flash-fast": CommandCodeModel(reasoning_efforts=("low", "high", "max")),
-        "deepseek/deepseek-v4.1-flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "high", "max")),
-        "moonshotai/Kimi-K3": CommandCodeModel(vision=True, reasoning_efforts=("low", "high", "max")),
-        "moonshotai/Kimi-K2.7-Code": CommandCodeModel(vision=True),
-        "moonshotai/Kimi-K2.7-Code-Highspeed": CommandCodeModel(vision=True),
-        "moonshotai/Kimi-K2.6": CommandCodeModel(vision=True),
-        "moonshotai/Kimi-K2.5": CommandCodeModel(vision=True),
-        "z-ai/glm-5.3-flash": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "high", "max"), max_output_tokens=131072
-        ),
-        "z-ai/glm-5.3-flashx": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "high", "max"), max_output_tokens=131072
-        ),
-        "zai-org/GLM-5.3": CommandCodeModel(reasoning_efforts=("low", "high", "max")),
-        "zai-org/GLM-5.2": CommandCodeModel(reasoning_efforts=("high", "max")),
-        "zai-org/GLM-5.2-Fast": CommandCodeModel(),
-        "zai-org/GLM-5.1": CommandCodeModel(),
-        "zai-org/GLM-5": CommandCodeModel(),
-        "MiniMaxAI/MiniMax-M3": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "MiniMaxAI/MiniMax-M2.7": CommandCodeModel(),
-        "minimax/minimax-m3-free": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "minimax/minimax-m2.7-free": CommandCodeModel(),
-        "MiniMaxAI/MiniMax-M2.5": CommandCodeModel(),
-        "xiaomi/mimo-v2.6-pro": CommandCodeModel(vision=True),
-        "xiaomi/mimo-v2.6-pro-ultraspeed": CommandCodeModel(vision=True),
-        "xiaomi/mimo-v2.6-flash": CommandCodeModel(vision=True),
-        "xiaomi/mimo-v2.5-pro": CommandCodeModel(),
-        "xiaomi/mimo-v2.5": CommandCodeModel(vision=True),
-        "Qwen/Qwen3.8-Omni-Flash": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "medium", "xhigh"), max_output_tokens=131072
-        ),
-        "Qwen/Qwen3.8-Max-0902": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "xhigh")),
-        "Qwen/Qwen3.8-Max": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "xhigh")),
-        "Qwen/Qwen3.8-27B": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "medium", "xhigh"), max_output_tokens=32768
-        ),
-        "Qwen/Qwen3.8-Flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "xhigh")),
-        "Qwen/Qwen3.7-Max": CommandCodeModel(),
-        "Qwen/Qwen3.7-Plus": CommandCodeModel(vision=True),
-        "Qwen/Qwen3.7-Flash": CommandCodeModel(vision=True),
-        "Qwen/Qwen3.6-Max-Preview": CommandCodeModel(),
-        "Qwen/Qwen3.6-Plus": CommandCodeModel(vision=True),
-        "meituan/LongCat-2.0": CommandCodeModel(),
-        "meituan/LongCat-2.0:free": CommandCodeModel(),
-        "stepfun/Step-5-Preview": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "stepfun/Step-3.7-Flash": CommandCodeModel(vision=True),
-        "stepfun/Step-3.5-Flash": CommandCodeModel(),
-        "tencent/Hy3": CommandCodeModel(),
-        "tencent/hy3-paid": CommandCodeModel(),
-        "tencent/hy4-preview": CommandCodeModel(reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.8-flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.7-flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.6-flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.5-flash": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.5-flash-lite": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "google/gemini-3.1-flash-lite": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "sakana/fugu-ultra": CommandCodeModel(vision=True, reasoning_efforts=("high", "xhigh")),
-        "nvidia/nemotron-3-ultra-550b-a55b": CommandCodeModel(),
-        "thinkingmachines/inkling": CommandCodeModel(vision=True),
-        "thinkingmachines/inkling-small": CommandCodeModel(vision=True),
-        "poolside/laguna-s-2.1-free": CommandCodeModel(max_output_tokens=32768),
-        "inclusionai/ling-3.0-flash-free": CommandCodeModel(max_output_tokens=32768),
-        "inclusionai/ling-3.0-flash-sante:free": CommandCodeModel(max_output_tokens=32768),
-        "meta/muse-spark-1.1": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "meta/muse-spark-1.2": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "meta/muse-spark-1.2-contributor": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")
-        ),
-        "meta/muse-spark-1.3": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "medium", "high", "xhigh", "max")
-        ),
-        "meta/muse-spark-1.3-contributor": CommandCodeModel(
-            vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")
-        ),
-        "xai/grok-4.5": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high")),
-        "xai/grok-4.6": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-        "xai/grok-4.7": CommandCodeModel(vision=True, reasoning_efforts=("low", "medium", "high", "xhigh")),
-    }
-)
-
-
 class CommandCodeError(BaseLLMException):
     def __init__(
         self,
@@ -173,3 +69,118 @@ class CommandCodeError(BaseLLMException):
         body: dict[str, object] | None = None,  # mutable-ok: BaseLLMException body contract
     ) -> None:
         super().__init__(status_code=status_code, message=message, headers=headers, body=body)
+
+
+def bad_request(message: str) -> CommandCodeError:
+    return CommandCodeError(status_code=400, message=message)
+
+
+def get_commandcode_model_info(model: str) -> ModelInfo | None:
+    """The cost-map entry of a Command Code model id (generated from the catalog), or None when it is unmapped."""
+    try:
+        return litellm.get_model_info(f"commandcode/{model}")
+    except Exception:  # LiteLLM raises a bare Exception (ModelNotMappedError on newer releases) for unmapped models
+        return None
+
+
+def get_explicit_output_cap(model_info: ModelInfo | None) -> int | None:
+    """The model's own output cap. The cost map states the CLI's default request size for models without one."""
+    cap: Final = model_info.get("max_output_tokens") if model_info is not None else None
+    return cap if cap is not None and cap != COMMANDCODE_DEFAULT_MAX_TOKENS else None
+
+
+class _RateLimit(TypedDict, total=False):
+    reset: StrictInt | StrictFloat
+    window: StrictStr
+
+
+class _ErrorDetail(TypedDict, total=False):
+    code: StrictStr
+    status: StrictInt
+    statusCode: StrictInt
+    message: StrictStr
+    docs: StrictStr
+    rateLimit: _RateLimit
+
+
+class _ErrorEnvelope(TypedDict, total=False):
+    error: _ErrorDetail | StrictStr
+    message: StrictStr
+
+
+_ERROR_ENVELOPE: Final = TypeAdapter(_ErrorEnvelope)
+_ERROR_DETAIL_OR_TEXT: Final = TypeAdapter(_ErrorDetail | StrictStr)
+EMBEDDED_STATUS_PATTERN: Final = re.compile(r"^\s*(?P<status>[45]\d\d)\b\s*(?P<rest>.*)$", re.DOTALL)
+
+
+def _error_hint(code: str | None, message: str, rate_limit: _RateLimit | None) -> str:
+    lowered: Final = message.lower()
+    if code == "upgrade_required" or "upgrade_required" in lowered:
+        return (
+            " Command Code requires a newer client version: set the "
+            f"{COMMANDCODE_VERSION_ENV_VAR} environment variable or pass {COMMANDCODE_VERSION_PARAM}=... "
+            f"(the default is {COMMANDCODE_DEFAULT_VERSION})."
+        )
+    if "proxy use detected" in lowered:
+        return (
+            " Command Code serves /alpha/generate only to its CLI here; switch this provider to Command Code's "
+            "Provider API (/provider/v1, for plans with API access): "
+            f"{COMMANDCODE_ROUTE_PARAM}: {COMMANDCODE_ROUTE_PROVIDER_API} in "
+            f"litellm_params (or {COMMANDCODE_ROUTE_PARAM}='{COMMANDCODE_ROUTE_PROVIDER_API}' per call), or "
+            f"{COMMANDCODE_ROUTE_ENV_VAR}={COMMANDCODE_ROUTE_PROVIDER_API} in the environment; see "
+            f"{COMMANDCODE_PROVIDER_API_DOCS}."
+        )
+    if "insufficient credits" in lowered or "insufficient balance" in lowered:
+        return " Your Command Code account is out of credits; top up at https://commandcode.ai."
+    reset: Final = rate_limit.get("reset") if rate_limit is not None else None
+    if rate_limit is None or reset is None:
+        return ""
+    when: Final = datetime.fromtimestamp(reset, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f" The {rate_limit.get('window', 'usage')} usage window of your plan is exhausted; it resets at {when}."
+
+
+def parse_error_body(error_message: str, status_code: int) -> tuple[int, str, dict[str, str]]:
+    """(status, message, headers) from an HTTP error body: Command Code's JSON envelope, or raw text."""
+    try:
+        envelope: Final = _ERROR_ENVELOPE.validate_json(error_message)
+    except (ValidationError, TypeError):
+        try:
+            json.loads(error_message)
+        except (json.JSONDecodeError, TypeError):
+            text = error_message.strip() if isinstance(error_message, str) else ""
+            return status_code, text[:2000] or f"Command Code returned HTTP {status_code} with an empty body", {}
+        return status_code, error_message[:2000], {}
+    error: Final = envelope.get("error")
+    if not isinstance(error, dict):
+        return status_code, error or envelope.get("message") or error_message[:2000], {}
+    status: Final = error.get("status") or status_code
+    code: Final = error.get("code")
+    message: Final = error.get("message") or code or f"HTTP {status}"
+    rate_limit: Final = error.get("rateLimit")
+    reset: Final = rate_limit.get("reset") if rate_limit is not None else None
+    docs: Final = error.get("docs")
+    prefix: Final = f"{code}: " if code and code not in message else ""
+    suffix: Final = f" ({docs})" if docs else ""
+    # rounded up: a retry before the reset would fail again
+    headers: Final = {"retry-after": str(max(0, math.ceil(reset - time.time())))} if reset is not None else {}
+    return status, f"{prefix}{message}{_error_hint(code, message, rate_limit)}{suffix}", headers
+
+
+def stream_error(error: object) -> CommandCodeError:
+    """The error an in-stream `error` event stands for: its statusCode, a status embedded in the message, or 500."""
+    try:
+        detail: _ErrorDetail | str | None = _ERROR_DETAIL_OR_TEXT.validate_python(error)
+    except ValidationError:
+        detail = None
+    raw_message: Final = detail.get("message") if isinstance(detail, dict) else detail
+    message: Final = raw_message or json.dumps(error, default=str)
+    status: Final = detail.get("statusCode") if isinstance(detail, dict) else None
+    embedded: Final = EMBEDDED_STATUS_PATTERN.match(message)
+    if embedded is None:
+        return CommandCodeError(status_code=status or 500, message=message)
+    embedded_status: Final = status or int(embedded.group("status"))
+    rest: Final = embedded.group("rest")
+    if not rest.lstrip().startswith("{"):
+        return CommandCodeError(status_code=embedded_status, message=message)
+    inner_status, inner_message, headers = parse_error_body(rest, embedded_status)
+    return CommandCodeError(status_code=status or inner_status, message=inner_message, headers=headers)

@@ -23,16 +23,16 @@ from litellm.llms.commandcode.chat.transformation import (
     CommandCodeChatConfig,
     _image_part,
     _model_id,
-    _parse_error_body,
 )
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_KEY_ENV_VARS,
-    COMMANDCODE_MODELS,
     COMMANDCODE_PROVIDER_API_PATH,
     COMMANDCODE_ROUTE_ENV_VAR,
     COMMANDCODE_ROUTE_PARAM,
     CommandCodeError,
+    get_commandcode_model_info,
 )
+from litellm.llms.commandcode.common_utils import parse_error_body as _parse_error_body
 from litellm.llms.openai.chat.gpt_transformation import OpenAIGPTConfig
 from litellm.types.llms.openai import AllMessageValues
 from litellm.types.utils import ModelResponse, ModelResponseStream
@@ -82,8 +82,8 @@ def _check_images(messages: Sequence[AllMessageValues], model: str) -> None:
             image = part.get("image_url")
             url = image.get("url") if isinstance(image, Mapping) else image
             remote = isinstance(url, str) and url.startswith(("http://", "https://"))
-            info = COMMANDCODE_MODELS.get(model)
-            if remote and (info is None or info.vision):
+            info = get_commandcode_model_info(model)
+            if remote and (info is None or info.get("supports_vision")):
                 continue
             _image_part(part, model, f"messages[{index}]")  # raises for a text-only model before fetching anything
 

@@ -8,27 +8,41 @@ reads the whole stream and assembles one response through the same event handlin
 import contextlib
 import hashlib
 import json
-import math
 import re
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar, Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import httpx
+from pydantic import StrictInt, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 import litellm
 from litellm._logging import verbose_logger
 from litellm.exceptions import UnsupportedParamsError
-from litellm.litellm_core_utils.prompt_templates.image_handling import convert_url_to_base64
+from litellm.litellm_core_utils.core_helpers import map_finish_reason
 from litellm.litellm_core_utils.reasoning_effort_utils import reasoning_effort_from_thinking_budget
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
+from litellm.llms.commandcode.chat.messages import (
+    LONE_SURROGATE,
+    JsonObject,
+    _transform_messages,
+    _transform_tools,
+    _valid_unicode,
+)
+from litellm.llms.commandcode.chat.messages import (
+    MISSING_TOOL_RESULT as MISSING_TOOL_RESULT,
+)
+from litellm.llms.commandcode.chat.messages import (
+    _image_part as _image_part,
+)
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_BASE,
     COMMANDCODE_API_BASE_ENV_VAR,
@@ -36,19 +50,19 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_DEFAULT_MAX_TOKENS,
     COMMANDCODE_DEFAULT_VERSION,
     COMMANDCODE_GENERATE_PATH,
-    COMMANDCODE_MAX_IMAGE_BYTES,
     COMMANDCODE_MAX_TOKENS_LIMIT,
-    COMMANDCODE_MODELS,
-    COMMANDCODE_PROVIDER_API_DOCS,
     COMMANDCODE_REASONING_ALIASES,
     COMMANDCODE_REASONING_DISABLED,
     COMMANDCODE_REASONING_EFFORTS,
     COMMANDCODE_RETIRED_MODEL_IDS,
-    COMMANDCODE_ROUTE_ENV_VAR,
-    COMMANDCODE_ROUTE_PARAM,
-    COMMANDCODE_ROUTE_PROVIDER_API,
     COMMANDCODE_VERSION_ENV_VAR,
+    COMMANDCODE_VERSION_PARAM,
     CommandCodeError,
+    bad_request,
+    get_commandcode_model_info,
+    get_explicit_output_cap,
+    parse_error_body,
+    stream_error,
 )
 from litellm.llms.custom_httpx.http_handler import (
     AsyncHTTPHandler,
@@ -57,7 +71,7 @@ from litellm.llms.custom_httpx.http_handler import (
     get_async_httpx_client,
 )
 from litellm.secret_managers.main import get_secret_str
-from litellm.types.llms.openai import AllMessageValues, OpenAIChatCompletionFinishReason
+from litellm.types.llms.openai import AllMessageValues
 from litellm.types.utils import (
     ChatCompletionDeltaToolCall,
     ChatCompletionMessageToolCall,
@@ -77,7 +91,7 @@ if TYPE_CHECKING:
 
 PROVIDER: Final[str] = "commandcode"
 PROVIDER_PREFIX: Final[str] = "commandcode/"
-VERSION_PARAM: Final[str] = "commandcode_version"
+VERSION_PARAM: Final[str] = COMMANDCODE_VERSION_PARAM
 THREAD_ID_PARAM: Final[str] = "commandcode_thread_id"
 # Parameters agents send that cannot change the answer Command Code gives: accepted, never sent. `prompt_cache_key`
 # (also accepted) names the session and becomes the thread id.
@@ -101,410 +115,61 @@ NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
 PAUSE_TURN: Final[str] = "pause_turn"
 RAW_FINISH_REASON_KEY: Final[str] = "commandcode_raw_finish_reason"
 SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "reasoning_effort",
-    "thinking",
-    "tools",
-    "tool_choice",
-    "stream",
-    "stream_options",
-    SESSION_PARAM,
-    *ACCEPTED_WITHOUT_EFFECT,
-    *NEUTRAL_VALUES,
+    *("max_tokens", "max_completion_tokens", "temperature", "reasoning_effort", "thinking", "tools", "tool_choice"),
+    *("stream", "stream_options", SESSION_PARAM, *ACCEPTED_WITHOUT_EFFECT, *NEUTRAL_VALUES),
 )
-SUPPORTED_IMAGE_TYPES: Final[frozenset[str]] = frozenset(("image/png", "image/jpeg", "image/gif", "image/webp"))
-MISSING_TOOL_RESULT: Final[str] = "No result: the tool call did not complete."
-FINISH_REASONS: Final[Mapping[str, str]] = {
-    "stop": "stop",
-    "length": "length",
-    "tool-calls": "tool_calls",
-    "content-filter": "content_filter",
-}
 UUID_PATTERN: Final = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE
 )
-DATA_URL_PATTERN: Final = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,", re.IGNORECASE)
-EMBEDDED_STATUS_PATTERN: Final = re.compile(r"^\s*(?P<status>[45]\d\d)\b\s*(?P<rest>.*)$", re.DOTALL)
-JsonObject = dict[str, object]
-# A Python str can hold a UTF-16 surrogate only unpaired (JSON's "\ud800" escape decodes to one): not Unicode.
-LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
-def _neutral_config() -> JsonObject:
-    """What the CLI sends about its working directory, minus everything about this host: a gateway has none."""
-    return {
-        "workingDir": "/tmp",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "environment": "terminal",
-        "structure": [],
-        "isGitRepo": False,
-        "currentBranch": "",
-        "mainBranch": "",
-        "gitStatus": "",
-        "recentCommits": [],
-    }
+class _TokenDetails(TypedDict, total=False):
+    cacheReadTokens: StrictInt
+    cacheWriteTokens: StrictInt
+    reasoningTokens: StrictInt
 
 
-def _as_mapping(value: object) -> Mapping[str, object] | None:
-    return value if isinstance(value, Mapping) else None
+class _TotalUsage(TypedDict, total=False):
+    """`finish.totalUsage`. `inputTokens` already includes cache reads and writes."""
+
+    inputTokens: StrictInt
+    outputTokens: StrictInt
+    cachedInputTokens: StrictInt
+    reasoningTokens: StrictInt
+    inputTokenDetails: _TokenDetails
+    outputTokenDetails: _TokenDetails
 
 
-def _as_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
 
 
-def _bad_request(message: str) -> CommandCodeError:
-    return CommandCodeError(status_code=400, message=message)
+def _model_id(model: str) -> str:
+    bare: Final = model.removeprefix(PROVIDER_PREFIX)
+    return COMMANDCODE_RETIRED_MODEL_IDS.get(bare, bare)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Request: OpenAI chat messages -> Command Code messages
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _text_of(content: object, where: str) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, Sequence):
-        raise _bad_request(f"{where}: content must be a string or a list of text parts, got {type(content).__name__}")
-    texts: Final[list[str]] = []
-    for part in content:
-        part_map = _as_mapping(part)
-        text = part_map.get("text") if part_map is not None else None
-        if part_map is None or part_map.get("type") not in ("text", "input_text") or not isinstance(text, str):
-            raise _bad_request(f"{where}: only text parts are allowed here, got {part!r:.200}")
-        texts.append(text)
-    return "\n".join(texts)
-
-
-def _image_part(part: Mapping[str, object], model: str, where: str) -> JsonObject:
-    model_info: Final = COMMANDCODE_MODELS.get(model)
-    if model_info is not None and not model_info.vision:
-        raise _bad_request(
-            f"{where}: model {model} does not accept images (text-only); remove the image or pick a vision model"
-        )
-    image_url: Final = part.get("image_url")
-    image_url_map: Final = _as_mapping(image_url)
-    url: Final = image_url_map.get("url") if image_url_map is not None else image_url
-    if not isinstance(url, str) or not url:
-        raise _bad_request(f"{where}: image_url part without a url")
-    if url.startswith(("http://", "https://")):
-        data_url = convert_url_to_base64(url=url)
-    elif url.startswith("data:"):
-        data_url = url
-    else:
-        raise _bad_request(f"{where}: image url must be a data: URL or an http(s) URL, got {url[:40]!r}")
-    match: Final = DATA_URL_PATTERN.match(data_url)
-    if match is None:
-        raise _bad_request(f"{where}: image data URL must be base64-encoded (data:<type>;base64,...)")
-    mime_type: Final = match.group("mime").lower()
-    if mime_type not in SUPPORTED_IMAGE_TYPES:
-        raise _bad_request(
-            f"{where}: image type {mime_type} is not supported; use one of {', '.join(sorted(SUPPORTED_IMAGE_TYPES))}"
-        )
-    payload: Final = data_url[match.end() :].rstrip("=")
-    size: Final = len(payload) * 3 // 4  # decoded bytes, without decoding
-    if size > COMMANDCODE_MAX_IMAGE_BYTES:
-        raise _bad_request(
-            f"{where}: image is {size} bytes; Command Code accepts images up to {COMMANDCODE_MAX_IMAGE_BYTES} bytes "
-            f"({COMMANDCODE_MAX_IMAGE_BYTES // (1024 * 1024)} MiB)"
-        )
-    return {"type": "image", "image": data_url, "mimeType": mime_type}
-
-
-def _user_parts(content: object, model: str, where: str) -> list[JsonObject]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if not isinstance(content, Sequence):
-        raise _bad_request(f"{where}: content must be a string or a list of parts, got {type(content).__name__}")
-    parts: Final[list[JsonObject]] = []
-    for part in content:
-        part_map = _as_mapping(part)
-        part_type = part_map.get("type") if part_map is not None else None
-        text = part_map.get("text") if part_map is not None else None
-        if part_map is not None and part_type in ("text", "input_text") and isinstance(text, str):
-            parts.append({"type": "text", "text": text})
-        elif part_map is not None and part_type == "image_url":
-            parts.append(_image_part(part_map, model, where))
-        else:
-            raise _bad_request(
-                f"{where}: unsupported content part type {part_type!r}; Command Code accepts text and image_url parts"
-            )
-    return parts
-
-
-def _tool_call_input(tool_call: Mapping[str, object], where: str) -> tuple[str, str, JsonObject]:
-    function: Final = _as_mapping(tool_call.get("function"))
-    call_id: Final = tool_call.get("id")
-    name: Final = function.get("name") if function is not None else None
-    if not isinstance(call_id, str) or not call_id or not isinstance(name, str) or not name:
-        raise _bad_request(f"{where}: every tool call needs an id and a function name")
-    arguments: Final = function.get("arguments") if function is not None else None
-    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
-        return call_id, name, {}
-    if isinstance(arguments, Mapping):
-        return call_id, name, dict(arguments)
-    try:
-        parsed: object = json.loads(arguments) if isinstance(arguments, str) else None
-    except json.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        raise _bad_request(
-            f"{where}: arguments of tool call {call_id} ({name}) are not a JSON object: {arguments!r:.200}"
-        )
-    return call_id, name, parsed
-
-
-def _reasoning_text(message: Mapping[str, object]) -> str:
-    reasoning: Final = message.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning.strip():
-        return reasoning
-    blocks: Final = message.get("thinking_blocks")
-    if not isinstance(blocks, Sequence):
-        return ""
-    return "\n".join(
-        thinking
-        for block in blocks
-        if (block_map := _as_mapping(block)) is not None
-        and isinstance((thinking := block_map.get("thinking")), str)
-        and thinking.strip()
-    )
-
-
-def _assistant_text_parts(content: object, where: str) -> list[JsonObject]:
-    if content is None or content == "":
-        return []
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}]
-    if not isinstance(content, Sequence):
-        raise _bad_request(f"{where}: content must be a string or a list of parts, got {type(content).__name__}")
-    parts: Final[list[JsonObject]] = []
-    for part in content:
-        part_map = _as_mapping(part)
-        part_type = part_map.get("type") if part_map is not None else None
-        if part_map is None:
-            raise _bad_request(f"{where}: content parts must be objects")
-        if part_type in ("text", "refusal") and isinstance(text := part_map.get(part_type), str) and text:
-            parts.append({"type": "text", "text": text})
-        elif part_type == "thinking" and isinstance(thinking := part_map.get("thinking"), str) and thinking.strip():
-            parts.append({"type": "reasoning", "text": thinking})
-        elif part_type not in ("text", "refusal", "thinking", "redacted_thinking"):
-            raise _bad_request(f"{where}: unsupported assistant content part type {part_type!r}")
-    return parts
-
-
-@dataclass
-class _ToolBlock:
-    """Results collected for the tool calls of the assistant message just emitted."""
-
-    calls: dict[str, str]
-    results: list[JsonObject] = field(default_factory=list)
-    answered: set[str] = field(default_factory=set)
-    followups: list[JsonObject] = field(default_factory=list)
-
-
-@dataclass
-class _MessageBuilder:
-    model: str
-    messages: list[JsonObject] = field(default_factory=list)
-    tool_names: dict[str, str] = field(default_factory=dict)
-    block: _ToolBlock | None = None
-    deferred: list[JsonObject] = field(default_factory=list)
-
-    def append(self, role: str, parts: list[JsonObject]) -> None:
-        if not parts:
-            return
-        last: Final = self.messages[-1] if self.messages else None
-        last_content: Final = last.get("content") if last is not None else None
-        if last is not None and last.get("role") == role and isinstance(last_content, list):
-            last_content.extend(parts)
-            return
-        self.messages.append({"role": role, "content": parts})
-
-    def close_tool_block(self) -> None:
-        block: Final = self.block
-        self.block = None
-        if block is not None:
-            missing: Final = [
-                _tool_result(call_id, name, MISSING_TOOL_RESULT)
-                for call_id, name in block.calls.items()
-                if call_id not in block.answered
-            ]
-            self.messages.append({"role": "tool", "content": [*block.results, *missing]})
-            self.deferred.extend(block.followups)
-        deferred: Final = self.deferred
-        self.deferred = []
-        self.append("user", deferred)
-
-    def add_user(self, content: object, where: str) -> None:
-        self.close_tool_block()
-        self.append("user", _user_parts(content, self.model, where))
-
-    def add_assistant(self, message: Mapping[str, object], where: str) -> None:
-        self.close_tool_block()
-        reasoning: Final = _reasoning_text(message)
-        parts: Final[list[JsonObject]] = [{"type": "reasoning", "text": reasoning}] if reasoning else []
-        parts.extend(_assistant_text_parts(message.get("content"), where))
-        raw_calls: Final = message.get("tool_calls") or ()
-        if not isinstance(raw_calls, Sequence):
-            raise _bad_request(f"{where}: tool_calls must be a list")
-        calls: Final[dict[str, str]] = {}
-        for raw_call in raw_calls:
-            call_map = _as_mapping(raw_call)
-            if call_map is None:
-                raise _bad_request(f"{where}: every tool call must be an object")
-            call_id, name, arguments = _tool_call_input(call_map, where)
-            calls[call_id] = name
-            parts.append({"type": "tool-call", "toolCallId": call_id, "toolName": name, "input": arguments})
-        self.tool_names.update(calls)
-        self.append("assistant", parts)
-        if calls:
-            self.block = _ToolBlock(calls=calls)
-
-    def add_tool(self, message: Mapping[str, object], where: str) -> None:
-        call_id: Final = message.get("tool_call_id")
-        if not isinstance(call_id, str) or not call_id:
-            raise _bad_request(f"{where}: a tool message needs the tool_call_id of the call it answers")
-        text, images = _tool_output(message.get("content"), self.model, where)
-        block: Final = self.block
-        if block is None or call_id not in block.calls or call_id in block.answered:
-            name = self.tool_names.get(call_id, "unknown tool")
-            self.deferred.append({"type": "text", "text": f"Result of tool call {call_id} ({name}):\n{text}"})
-            self.deferred.extend(images)
-            return
-        block.answered.add(call_id)
-        block.results.append(_tool_result(call_id, block.calls[call_id], text))
-        if images:
-            block.followups.extend([{"type": "text", "text": f"Image returned by tool call {call_id}:"}, *images])
-
-
-def _tool_result(call_id: str, name: str, text: str) -> JsonObject:
-    return {"type": "tool-result", "toolCallId": call_id, "toolName": name, "output": {"type": "text", "value": text}}
-
-
-def _tool_output(content: object, model: str, where: str) -> tuple[str, list[JsonObject]]:
-    if content is None or isinstance(content, str):
-        return content or "", []
-    if not isinstance(content, Sequence):
-        raise _bad_request(f"{where}: content must be a string or a list of parts, got {type(content).__name__}")
-    parts: Final = _user_parts(content, model, where)
-    text: Final = "\n".join(str(part["text"]) for part in parts if part["type"] == "text")
-    return text, [part for part in parts if part["type"] == "image"]
-
-
-def _split_system(messages: Sequence[AllMessageValues]) -> tuple[str, list[tuple[int, Mapping[str, object]]]]:
-    system_texts: Final[list[str]] = []
-    conversation: Final[list[tuple[int, Mapping[str, object]]]] = []
-    for index, message in enumerate(messages):
-        message_map = _as_mapping(message)
-        if message_map is None:
-            raise _bad_request(f"messages[{index}]: every message must be an object")
-        if message_map.get("role") in ("system", "developer"):
-            text = _text_of(message_map.get("content"), f"messages[{index}]")
-            if text:
-                system_texts.append(text)
-            continue
-        conversation.append((index, message_map))
-    return "\n\n".join(system_texts), conversation
-
-
-def _transform_messages(messages: Sequence[AllMessageValues], model: str) -> tuple[str, list[JsonObject]]:
-    if not isinstance(messages, Sequence) or isinstance(messages, str) or not messages:
-        raise _bad_request("messages must be a non-empty list")
-    system, conversation = _split_system(messages)
-    if not conversation:
-        raise _bad_request("messages must contain at least one user, assistant or tool message besides system prompts")
-    builder: Final = _MessageBuilder(model=model)
-    for index, message in conversation:
-        where = f"messages[{index}]"
-        role = message.get("role")
-        if role == "user":
-            builder.add_user(message.get("content"), where)
-        elif role == "assistant":
-            builder.add_assistant(message, where)
-        elif role == "tool":
-            builder.add_tool(message, where)
-        else:
-            raise _bad_request(f"{where}: unsupported role {role!r}; use system, developer, user, assistant or tool")
-    builder.close_tool_block()
-    return system, builder.messages
-
-
-def _valid_unicode(value: object) -> object:
-    """A copy of `value` with every lone surrogate replaced by U+FFFD: it cannot be encoded as UTF-8 and upstream
-    providers reject it, while its neighbours must go through unchanged."""
-    if isinstance(value, str):
-        return LONE_SURROGATE.sub("\ufffd", value) if LONE_SURROGATE.search(value) else value
-    if isinstance(value, list):
-        return [_valid_unicode(item) for item in value]
-    if isinstance(value, dict):
-        return {_valid_unicode(key): _valid_unicode(item) for key, item in value.items()}
-    return value
-
-
-def _transform_tools(tools: object) -> list[JsonObject]:
-    if tools is None:
-        return []
-    if not isinstance(tools, Sequence):
-        raise _bad_request("tools must be a list")
-    transformed: Final[list[JsonObject]] = []
-    for index, tool in enumerate(tools):
-        tool_map = _as_mapping(tool)
-        function = _as_mapping(tool_map.get("function")) if tool_map is not None else None
-        name = function.get("name") if function is not None else None
-        if tool_map is None or tool_map.get("type", "function") != "function" or function is None or not name:
-            raise _bad_request(f"tools[{index}]: only function tools with a name are supported")
-        parameters = function.get("parameters")
-        transformed.append(
-            {
-                "name": name,
-                "description": function.get("description") or "",
-                "input_schema": parameters if isinstance(parameters, Mapping) else {"type": "object", "properties": {}},
-            }
-        )
-    return transformed
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Parameters
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _nearest_effort(effort: str, supported: tuple[str, ...]) -> str:
-    """Closest supported level on low < medium < high < xhigh < max; a tie goes to the higher level."""
-    rank: Final = COMMANDCODE_REASONING_EFFORTS.index(effort)
-    return min(
-        supported,
-        key=lambda level: (
-            abs(COMMANDCODE_REASONING_EFFORTS.index(level) - rank),
-            -COMMANDCODE_REASONING_EFFORTS.index(level),
-        ),
-    )
+# --- parameters ------------------------------------------------------------------------------------------------------
 
 
 def map_reasoning_effort(effort: str, model: str) -> str | None:
     """The `reasoning_effort` to send for `model`, or None to send none. `none` sends none; an agent's own name
     (`minimal`, `ultra`, `maximum`) stands for a level of Command Code's scale; a level the model lacks becomes the
-    nearest it has, so anything above its top is its top; a model without levels gets none; a model outside the
-    catalog gets the level as named."""
+    nearest it has on low < medium < high < xhigh < max (a tie goes to the higher level), so anything above its top is
+    its top; a model without levels gets none; a model outside the cost map gets the level as named."""
     if effort in COMMANDCODE_REASONING_DISABLED:
         return None
     level: Final = COMMANDCODE_REASONING_ALIASES.get(effort, effort)
-    model_info: Final = COMMANDCODE_MODELS.get(model)
+    model_info: Final = get_commandcode_model_info(model)
     if model_info is None:
         return level
-    if not model_info.reasoning_efforts:
-        return None
-    if level in model_info.reasoning_efforts:
-        return level
+    supported: Final = model_info.get("reasoning_effort_levels") or ()
+    if not supported or level in supported:
+        return level if supported else None
     if level not in COMMANDCODE_REASONING_EFFORTS:
         known: Final = ", ".join(("none", *COMMANDCODE_REASONING_ALIASES, *COMMANDCODE_REASONING_EFFORTS))
-        raise _bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
-    return _nearest_effort(level, model_info.reasoning_efforts)
+        raise bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
+    rank: Final = COMMANDCODE_REASONING_EFFORTS.index
+    return min(supported, key=lambda option: (abs(rank(option) - rank(level)), -rank(option)))
 
 
 def effort_from_thinking(thinking: object) -> str | None:
@@ -513,17 +178,14 @@ def effort_from_thinking(thinking: object) -> str | None:
     by default: below 1,024 `minimal`, below 2,048 `low`, below 4,096 `medium`, from 4,096 on `high`), so a budget
     gives the same level whichever bridge carried it; `adaptive` leaves the level to `output_config.effort`, which
     LiteLLM's /v1/messages bridge sends as `reasoning_effort`, and is `medium` without one, as in that bridge."""
-    thinking_map: Final = _as_mapping(thinking)
-    kind: Final = thinking_map.get("type") if thinking_map is not None else None
-    if kind == "disabled":
-        return "none"
-    if kind == "adaptive":
-        return "medium"
-    if kind != "enabled" or thinking_map is None:
-        raise _bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
-    budget: Final = thinking_map.get("budget_tokens", 0)
+    kind: Final = thinking.get("type") if isinstance(thinking, Mapping) else None
+    if kind in ("disabled", "adaptive"):
+        return "none" if kind == "disabled" else "medium"
+    if kind != "enabled":
+        raise bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
+    budget: Final = cast(Mapping[str, object], thinking).get("budget_tokens", 0)
     if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-        raise _bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
+        raise bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
     return reasoning_effort_from_thinking_budget(int(budget))
 
 
@@ -534,18 +196,6 @@ def session_thread_id(session: str) -> str:
         return session.lower()
     digest: Final = hashlib.sha256(f"commandcode-thread:{session}".encode("utf-8", "surrogatepass")).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def clamp_max_tokens(value: int, model: str) -> int:
-    model_info: Final = COMMANDCODE_MODELS.get(model)
-    cap: Final = model_info.max_output_tokens if model_info is not None else None
-    return min(value, cap or COMMANDCODE_MAX_TOKENS_LIMIT, COMMANDCODE_MAX_TOKENS_LIMIT)
-
-
-def default_max_tokens(model: str) -> int:
-    model_info: Final = COMMANDCODE_MODELS.get(model)
-    cap: Final = model_info.max_output_tokens if model_info is not None else None
-    return cap or COMMANDCODE_DEFAULT_MAX_TOKENS
 
 
 def _unsupported(message: str, model: str, drop_params: bool) -> None:
@@ -563,98 +213,7 @@ def _unsupported(message: str, model: str, drop_params: bool) -> None:
     )
 
 
-def _model_id(model: str) -> str:
-    bare: Final = model.removeprefix(PROVIDER_PREFIX)
-    return COMMANDCODE_RETIRED_MODEL_IDS.get(bare, bare)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _retry_after_seconds(rate_limit: Mapping[str, object]) -> int | None:
-    reset: Final = rate_limit.get("reset")
-    if not isinstance(reset, (int, float)) or isinstance(reset, bool):
-        return None
-    return max(0, math.ceil(reset - time.time()))  # rounded up: a retry before the reset would fail again
-
-
-def _error_hint(code: object, message: str, rate_limit: Mapping[str, object] | None) -> str:
-    lowered: Final = message.lower()
-    if code == "upgrade_required" or "upgrade_required" in lowered:
-        return (
-            " Command Code requires a newer client version: set the "
-            f"{COMMANDCODE_VERSION_ENV_VAR} environment variable "
-            f"or pass {VERSION_PARAM}=... (the default is {COMMANDCODE_DEFAULT_VERSION})."
-        )
-    if "proxy use detected" in lowered:
-        return (
-            " Command Code serves /alpha/generate only to its CLI here; switch this provider to Command Code's "
-            "Provider API (/provider/v1, for plans with API access): "
-            f"{COMMANDCODE_ROUTE_PARAM}: {COMMANDCODE_ROUTE_PROVIDER_API} in "
-            f"litellm_params (or {COMMANDCODE_ROUTE_PARAM}='{COMMANDCODE_ROUTE_PROVIDER_API}' per call), or "
-            f"{COMMANDCODE_ROUTE_ENV_VAR}={COMMANDCODE_ROUTE_PROVIDER_API} in the environment; see "
-            f"{COMMANDCODE_PROVIDER_API_DOCS}."
-        )
-    if "insufficient credits" in lowered or "insufficient balance" in lowered:
-        return " Your Command Code account is out of credits; top up at https://commandcode.ai."
-    if rate_limit is not None:
-        reset = rate_limit.get("reset")
-        window = rate_limit.get("window", "usage")
-        if isinstance(reset, (int, float)) and not isinstance(reset, bool):
-            when = datetime.fromtimestamp(reset, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-            return f" The {window} usage window of your plan is exhausted; it resets at {when}."
-    return ""
-
-
-def _parse_error_body(error_message: str, status_code: int) -> tuple[int, str, dict[str, str]]:
-    """(status, message, headers) from an HTTP error body: Command Code's JSON envelope, or raw text."""
-    try:
-        body: Final = json.loads(error_message)
-    except (json.JSONDecodeError, TypeError):
-        text = error_message.strip() if isinstance(error_message, str) else ""
-        return status_code, text[:2000] or f"Command Code returned HTTP {status_code} with an empty body", {}
-    envelope: Final = _as_mapping(body)
-    error: Final = _as_mapping(envelope.get("error")) if envelope is not None else None
-    if error is None:
-        plain = envelope.get("error") if envelope is not None else None
-        plain_message = plain if isinstance(plain, str) else (envelope.get("message") if envelope is not None else None)
-        return status_code, str(plain_message) if plain_message else error_message[:2000], {}
-    status: Final = _as_int(error.get("status")) or status_code
-    raw_message: Final = error.get("message")
-    code: Final = error.get("code")
-    message: Final = str(raw_message) if raw_message else str(code or f"HTTP {status}")
-    rate_limit: Final = _as_mapping(error.get("rateLimit"))
-    retry_after: Final = _retry_after_seconds(rate_limit) if rate_limit is not None else None
-    docs: Final = error.get("docs")
-    prefix: Final = f"{code}: " if isinstance(code, str) and code and code not in message else ""
-    suffix: Final = f" ({docs})" if isinstance(docs, str) and docs else ""
-    headers: Final[dict[str, str]] = {"retry-after": str(retry_after)} if retry_after is not None else {}
-    return status, f"{prefix}{message}{_error_hint(code, message, rate_limit)}{suffix}", headers
-
-
-def _stream_error(event: Mapping[str, object]) -> CommandCodeError:
-    """The error an in-stream `error` event stands for: its statusCode, a status embedded in the message, or 500."""
-    error: Final = event.get("error")
-    error_map: Final = _as_mapping(error)
-    raw_message: Final = error_map.get("message") if error_map is not None else error
-    message: Final = raw_message if isinstance(raw_message, str) and raw_message else json.dumps(error, default=str)
-    status: Final = _as_int(error_map.get("statusCode")) if error_map is not None else None
-    embedded: Final = EMBEDDED_STATUS_PATTERN.match(message)
-    if embedded is None:
-        return CommandCodeError(status_code=status or 500, message=message)
-    embedded_status: Final = status or int(embedded.group("status"))
-    rest: Final = embedded.group("rest")
-    if not rest.lstrip().startswith("{"):
-        return CommandCodeError(status_code=embedded_status, message=message)
-    inner_status, inner_message, headers = _parse_error_body(rest, embedded_status)
-    return CommandCodeError(status_code=status or inner_status, message=inner_message, headers=headers)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Response: NDJSON events -> OpenAI chunks
-# ---------------------------------------------------------------------------------------------------------------------
+# --- response: NDJSON events -> OpenAI chunks ------------------------------------------------------------------------
 
 
 def _tool_arguments(event: Mapping[str, object]) -> str:
@@ -662,24 +221,26 @@ def _tool_arguments(event: Mapping[str, object]) -> str:
     value: Final = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
     if value is None:
         return "{}"
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            return value
-        return json.dumps(parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else parsed)
-    return json.dumps(value)
+    if not isinstance(value, str):
+        return json.dumps(value)
+    try:
+        parsed: Final = json.loads(value)
+    except json.JSONDecodeError:
+        return value
+    return json.dumps(parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else parsed)
 
 
-def usage_from_totals(total: Mapping[str, object]) -> Usage:
-    """Usage from `finish.totalUsage`. `inputTokens` already includes cache reads and writes: never add them again."""
-    prompt_tokens: Final = _as_int(total.get("inputTokens")) or 0
-    completion_tokens: Final = _as_int(total.get("outputTokens")) or 0
-    input_details: Final = _as_mapping(total.get("inputTokenDetails")) or {}
-    output_details: Final = _as_mapping(total.get("outputTokenDetails")) or {}
-    cache_read: Final = _as_int(input_details.get("cacheReadTokens")) or _as_int(total.get("cachedInputTokens")) or 0
-    cache_write: Final = _as_int(input_details.get("cacheWriteTokens")) or 0
-    reasoning: Final = _as_int(output_details.get("reasoningTokens")) or _as_int(total.get("reasoningTokens"))
+def _usage(totals: object) -> Usage | None:
+    try:
+        total: Final = _TOTAL_USAGE.validate_python(totals)
+    except ValidationError:
+        return None
+    prompt_tokens: Final = total.get("inputTokens", 0)
+    completion_tokens: Final = total.get("outputTokens", 0)
+    inputs: Final = total.get("inputTokenDetails", {})
+    cache_read: Final = inputs.get("cacheReadTokens") or total.get("cachedInputTokens", 0)
+    cache_write: Final = inputs.get("cacheWriteTokens", 0)
+    reasoning: Final = total.get("outputTokenDetails", {}).get("reasoningTokens") or total.get("reasoningTokens")
     return Usage(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
@@ -709,9 +270,6 @@ class _ChunkParts:
     finish_reason: str | None = None
     usage: Usage | None = None
 
-    def is_empty(self) -> bool:
-        return not (self.content or self.reasoning or self.tool_calls or self.finish_reason)
-
 
 class ModelResponseIterator(BaseModelResponseIterator):
     """
@@ -734,89 +292,53 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._tool_call_index = 0
         self._sync_stream: Final = sync_stream
         self._done = False
-        self._primed: ModelResponseStream | None = None
         self._ready: Final[deque[ModelResponseStream]] = deque()
         self._response_id: Final = f"chatcmpl-{uuid.uuid4()}"
         self._held_surrogates: Final[dict[str, str]] = {}
         self.raw_finish_reason: str | None = None
 
-    def _flush(self, parts: _ChunkParts) -> None:
-        """The deltas collected so far leave as a chunk of their own, before a delta of another kind joins them."""
-        self._ready.append(self._build(parts))
-        parts.content = []
-        parts.reasoning = []
-        parts.tool_calls = []
-
-    def _on_text_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        text: Final = event.get("text") or event.get("delta")
-        if isinstance(text, str) and text:
-            if parts.reasoning or parts.tool_calls:
-                self._flush(parts)
-            parts.content.append(text)
-
-    def _on_reasoning_delta(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        text: Final = event.get("text") or event.get("delta")
-        if isinstance(text, str) and text:
-            if parts.content or parts.tool_calls:
-                self._flush(parts)
-            parts.reasoning.append(text)
-
-    def _on_tool_call(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        if parts.content or parts.reasoning:
-            self._flush(parts)
-        call_id: Final = event.get("toolCallId")
-        name: Final = event.get("toolName")
-        index: Final = self._tool_call_index
-        self._tool_call_index += 1
-        parts.tool_calls.append(
-            ChatCompletionDeltaToolCall(
-                id=call_id if isinstance(call_id, str) and call_id else f"call_{index}",
-                type="function",
-                index=index,
-                function=Function(name=name if isinstance(name, str) else "", arguments=_tool_arguments(event)),
-            )
-        )
-
-    def _on_finish(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        reason: Final = event.get("finishReason")
-        mapped: Final = FINISH_REASONS.get(reason, "stop") if isinstance(reason, str) else "stop"
-        parts.finish_reason = "tool_calls" if self._tool_call_index else mapped
-        totals: Final = _as_mapping(event.get("totalUsage")) or _as_mapping(event.get("usage"))
-        raw_reason: Final = event.get("rawFinishReason")
-        self.raw_finish_reason = raw_reason if isinstance(raw_reason, str) else None
-        parts.usage = usage_from_totals(totals) if totals is not None else None
-        self._done = True
-
-    def _on_abort(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        parts.finish_reason = "tool_calls" if self._tool_call_index else "stop"
-        self._done = True
-
-    def _on_error(self, event: Mapping[str, object], parts: _ChunkParts) -> None:
-        raise _stream_error(event)
-
-    # Unbound functions, not bound methods: an iterator must not sit in a reference cycle, so that a caller who drops
-    # a sync stream early gets its connection back at once (see __del__) instead of whenever the collector runs.
-    _EVENT_HANDLERS: ClassVar[
-        Mapping[str, Callable[["ModelResponseIterator", Mapping[str, object], _ChunkParts], None]]
-    ] = MappingProxyType(
-        {
-            "text-delta": _on_text_delta,
-            "reasoning-delta": _on_reasoning_delta,
-            "tool-call": _on_tool_call,
-            "finish": _on_finish,
-            "abort": _on_abort,
-            "error": _on_error,
-        }
-    )
-
     def _apply(self, event: object, parts: _ChunkParts) -> None:
-        event_map: Final = _as_mapping(event)
-        if event_map is None or self._done:
+        """One event into `parts`; a delta of another kind than those collected first sends them off as a chunk."""
+        if not isinstance(event, dict) or self._done:
             return
-        event_type: Final = event_map.get("type")
-        handler: Final = self._EVENT_HANDLERS.get(event_type) if isinstance(event_type, str) else None
-        if handler is not None:
-            handler(self, event_map, parts)
+        kind: Final = event.get("type")
+        if kind == "text-delta" or kind == "reasoning-delta":
+            text = event.get("text") or event.get("delta")
+            if not isinstance(text, str) or not text:
+                return
+            if kind == "text-delta":
+                if parts.reasoning or parts.tool_calls:
+                    self._flush(parts)
+                parts.content.append(text)
+            else:
+                if parts.content or parts.tool_calls:
+                    self._flush(parts)
+                parts.reasoning.append(text)
+        elif kind == "tool-call":
+            if parts.content or parts.reasoning:
+                self._flush(parts)
+            call_id, name, index = event.get("toolCallId"), event.get("toolName"), self._tool_call_index
+            self._tool_call_index += 1
+            function: Final = Function(name=name if isinstance(name, str) else "", arguments=_tool_arguments(event))
+            call_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
+            parts.tool_calls.append(
+                ChatCompletionDeltaToolCall(id=call_id, type="function", index=index, function=function)
+            )
+        elif kind == "finish" or kind == "abort":
+            reason, raw_reason = event.get("finishReason"), event.get("rawFinishReason")
+            mapped: Final = (
+                map_finish_reason(reason.replace("-", "_")) if isinstance(reason, str) and kind == "finish" else "stop"
+            )
+            parts.finish_reason = "tool_calls" if self._tool_call_index else mapped
+            parts.usage = _usage(event.get("totalUsage") or event.get("usage")) if kind == "finish" else None
+            self.raw_finish_reason = raw_reason if isinstance(raw_reason, str) else None
+            self._done = True
+        elif kind == "error":
+            raise stream_error(event.get("error"))
+
+    def _flush(self, parts: _ChunkParts) -> None:
+        self._ready.append(self._build(parts))
+        parts.content, parts.reasoning, parts.tool_calls = [], [], []
 
     def _text(self, kind: str, pieces: Sequence[str], last: bool) -> str | None:
         """The text of one chunk. The server slices strings by UTF-16 code units, so one delta may end with the first
@@ -862,12 +384,9 @@ class ModelResponseIterator(BaseModelResponseIterator):
         for line in lines:
             if line.strip():
                 self._apply(_load_event(line), parts)
-        last: Final = None if parts.is_empty() else self._build(parts)
-        if not self._ready:
-            return last
-        if last is not None:
-            self._ready.append(last)
-        return self._ready.popleft()
+        if parts.content or parts.reasoning or parts.tool_calls or parts.finish_reason:
+            self._ready.append(self._build(parts))
+        return self._ready.popleft() if self._ready else None
 
     def _parse_item(self, item: bytes | str) -> ModelResponseStream | None:
         if isinstance(item, str):
@@ -881,8 +400,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         return self._parse_lines(data[:end].split(b"\n"))
 
     def _end_of_stream(self) -> ModelResponseStream | None:
-        tail: Final = self._buffer
-        self._buffer = b""
+        tail, self._buffer = self._buffer, b""
         chunk: Final = self._parse_lines((tail,)) if tail.strip() and not self._done else None
         if chunk is None and not self._done:
             raise CommandCodeError(
@@ -890,14 +408,14 @@ class ModelResponseIterator(BaseModelResponseIterator):
             )
         return chunk
 
+    @staticmethod
+    def _transport_error(error: httpx.TransportError) -> CommandCodeError:
+        if isinstance(error, httpx.TimeoutException):
+            return CommandCodeError(status_code=408, message=f"Command Code stream timed out: {error}")
+        return CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {error}")
+
     def _next_chunk(self) -> ModelResponseStream:
-        if self._primed is not None:
-            primed: Final = self._primed
-            self._primed = None
-            return primed
-        if self._ready:
-            return self._ready.popleft()
-        while True:
+        while not self._ready:
             try:
                 item = next(self.response_iterator)
             except StopIteration:
@@ -905,22 +423,14 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 if last is None:
                     raise
                 return last
-            except httpx.TimeoutException as e:
-                raise CommandCodeError(status_code=408, message=f"Command Code stream timed out: {e}") from e
             except httpx.TransportError as e:
-                raise CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {e}") from e
-            chunk = self._parse_item(item)
-            if chunk is not None:
+                raise self._transport_error(e) from e
+            if (chunk := self._parse_item(item)) is not None:
                 return chunk
+        return self._ready.popleft()
 
     async def _anext_chunk(self) -> ModelResponseStream:
-        if self._primed is not None:
-            primed: Final = self._primed
-            self._primed = None
-            return primed
-        if self._ready:
-            return self._ready.popleft()
-        while True:
+        while not self._ready:
             try:
                 item = await self.async_response_iterator.__anext__()
             except StopAsyncIteration:
@@ -928,13 +438,11 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 if last is None:
                     raise
                 return last
-            except httpx.TimeoutException as e:
-                raise CommandCodeError(status_code=408, message=f"Command Code stream timed out: {e}") from e
             except httpx.TransportError as e:
-                raise CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {e}") from e
-            chunk = self._parse_item(item)
-            if chunk is not None:
+                raise self._transport_error(e) from e
+            if (chunk := self._parse_item(item)) is not None:
                 return chunk
+        return self._ready.popleft()
 
     def close(self) -> None:
         response: Final = self.http_response
@@ -972,12 +480,10 @@ class ModelResponseIterator(BaseModelResponseIterator):
 
     def prime(self) -> None:
         """Read up to the first chunk, so that an error the server sends before any content raises here."""
-        iter(self)
-        self._primed = next(self)
+        self._ready.appendleft(next(iter(self)))
 
     async def aprime(self) -> None:
-        self.__aiter__()
-        self._primed = await self.__anext__()
+        self._ready.appendleft(await self.__aiter__().__anext__())
 
 
 def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelResponse, model: str) -> ModelResponse:
@@ -987,46 +493,45 @@ def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelRespon
     finish_reason = "stop"
     usage: Usage | None = None
     for chunk in chunks:
-        choice = chunk.choices[0]
-        delta = choice.delta
+        delta = chunk.choices[0].delta
         if delta.content:
             content.append(delta.content)
-        reasoning_content = getattr(delta, "reasoning_content", None)
-        if reasoning_content:
+        if reasoning_content := getattr(delta, "reasoning_content", None):
             reasoning.append(reasoning_content)
-        for call in delta.tool_calls or ():
-            function_call = cast(ChatCompletionDeltaToolCall, call)  # the iterator builds only function tool calls
-            tool_calls.append(
-                ChatCompletionMessageToolCall(id=function_call.id, type="function", function=function_call.function)
-            )
-        finish_reason = choice.finish_reason or finish_reason
+        tool_calls.extend(
+            ChatCompletionMessageToolCall(id=call.id, type="function", function=call.function)
+            for call in cast(list[ChatCompletionDeltaToolCall], delta.tool_calls or [])
+        )
+        finish_reason = chunk.choices[0].finish_reason or finish_reason
         usage = getattr(chunk, "usage", None) or usage
-    model_response.choices[0].message = Message(  # rebind-ok: ModelResponse populated in place per contract
+    choice: Final = model_response.choices[0]
+    choice.message = Message(  # rebind-ok: ModelResponse populated in place per contract
         content="".join(content) if content or not tool_calls else None,
         role="assistant",
         reasoning_content="".join(reasoning) if reasoning else None,
         tool_calls=tool_calls or None,
     )
-    # Chunk finish reasons already went through map_finish_reason; newer LiteLLM declares them as plain str.
-    model_response.choices[0].finish_reason = cast(  # rebind-ok: same contract
-        OpenAIChatCompletionFinishReason, finish_reason
-    )
+    choice.finish_reason = map_finish_reason(finish_reason)  # rebind-ok: same contract
     model_response.created = int(time.time())  # rebind-ok: same contract
     model_response.model = model  # rebind-ok: same contract
     if usage is not None:
-        # ModelResponse carries `usage` as an undeclared pydantic extra field.
-        model_response.usage = usage  # type: ignore[attr-defined]
+        model_response.usage = usage  # type: ignore[attr-defined]  # an undeclared pydantic extra field
     return model_response
+
+
+def _neutral_config() -> JsonObject:
+    """What the CLI sends about its working directory, minus everything about this host: a gateway has none."""
+    date: Final = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    git: Final = {"isGitRepo": False, "currentBranch": "", "mainBranch": "", "gitStatus": "", "recentCommits": []}
+    return {"workingDir": "/tmp", "date": date, "environment": "terminal", "structure": [], **git}
 
 
 class CommandCodeChatConfig(BaseConfig):
     """
-    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`): `none` sends none, agents'
-    names (`minimal`, `ultra`) count as levels, a level the model lacks becomes the nearest level it has on
-    low < medium < high < xhigh < max (a tie goes to the higher level). Anthropic's `thinking` becomes an effort first
-    (`effort_from_thinking`: `budget_tokens` by LiteLLM's thresholds 1,024 / 2,048 / 4,096); `reasoning_effort` wins.
-    Parameters that cannot change the answer are accepted and not sent (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key`
-    or LiteLLM's session id makes one stable thread per session.
+    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`), read from the cost map like
+    vision support and output caps. Anthropic's `thinking` becomes an effort first (`effort_from_thinking`);
+    `reasoning_effort` wins. Parameters that cannot change the answer are accepted and not sent
+    (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key` or LiteLLM's session id makes one stable thread per session.
     """
 
     @property
@@ -1043,10 +548,7 @@ class CommandCodeChatConfig(BaseConfig):
 
     @staticmethod
     def get_api_key(api_key: str | None = None) -> str | None:
-        return api_key or next(
-            (key for env_var in COMMANDCODE_API_KEY_ENV_VARS if (key := get_secret_str(env_var))),
-            None,
-        )
+        return api_key or next((key for env in COMMANDCODE_API_KEY_ENV_VARS if (key := get_secret_str(env))), None)
 
     @staticmethod
     def get_api_base(api_base: str | None = None) -> str:
@@ -1057,35 +559,34 @@ class CommandCodeChatConfig(BaseConfig):
 
     def _map_param(self, param: str, value: object, model: str, drop_params: bool) -> tuple[str, object] | None:
         if param in ("max_tokens", "max_completion_tokens"):
-            tokens = _as_int(value)
-            if tokens is None or tokens < 1:
-                raise _bad_request(f"{param} must be a positive integer, got {value!r}")
-            return "max_tokens", clamp_max_tokens(tokens, _model_id(model))
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise bad_request(f"{param} must be a positive integer, got {value!r}")
+            cap: Final = get_explicit_output_cap(get_commandcode_model_info(_model_id(model)))
+            return "max_tokens", min(value, cap or COMMANDCODE_MAX_TOKENS_LIMIT, COMMANDCODE_MAX_TOKENS_LIMIT)
         if param == "reasoning_effort":
-            value_map = _as_mapping(value)  # {"effort": ..., "summary": ...} from LiteLLM's bridges
-            level = value_map.get("effort") if value_map is not None else value
+            level: Final = value.get("effort") if isinstance(value, Mapping) else value  # {"effort", "summary"}
             if not isinstance(level, str):
-                raise _bad_request(f"reasoning_effort must be a string, got {value!r}")
-            effort = map_reasoning_effort(level, _model_id(model))
+                raise bad_request(f"reasoning_effort must be a string, got {value!r}")
+            effort: Final = map_reasoning_effort(level, _model_id(model))
             return ("reasoning_effort", effort) if effort is not None else None
         if param == "tool_choice":
-            mode = value if isinstance(value, str) else None
-            if mode in ("auto", "none"):
-                return "tool_choice", mode
+            if value in ("auto", "none"):
+                return "tool_choice", value
             _unsupported(
                 f"commandcode does not support tool_choice={value!r} (only 'auto' and 'none')", model, drop_params
             )
             return None
         if param == "temperature" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise _bad_request(f"temperature must be a number, got {value!r:.60}")
-        if param in ("temperature", "tools", "stream", "stream_options"):
-            return param, value
-        if param == SESSION_PARAM and isinstance(value, str) and value:
+            raise bad_request(f"temperature must be a number, got {value!r:.60}")
+        if param in ("temperature", "tools", "stream", "stream_options") or (
+            param == SESSION_PARAM and value and isinstance(value, str)
+        ):
             return param, value
         if param in NEUTRAL_VALUES and value != NEUTRAL_VALUES[param]:
+            neutral: Final = NEUTRAL_VALUES[param]
             _unsupported(
-                f"commandcode cannot honour {param}={value!r:.60} (only {NEUTRAL_VALUES[param]!r}, which changes "
-                "nothing, is accepted)",
+                f"commandcode cannot honour {param}={value!r:.60} (only {neutral!r}, which changes nothing, is "
+                "accepted)",
                 model,
                 drop_params,
             )
@@ -1153,7 +654,7 @@ class CommandCodeChatConfig(BaseConfig):
         if candidate is None:
             return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
         if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
-            raise _bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
+            raise bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
         return candidate.lower()
 
     def get_complete_url(
@@ -1178,18 +679,13 @@ class CommandCodeChatConfig(BaseConfig):
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         model_id: Final = _model_id(model)
         system, wire_messages = _transform_messages(messages, model_id)
-        tool_choice: Final = optional_params.get("tool_choice")
-        tools: Final = [] if tool_choice == "none" else _transform_tools(optional_params.get("tools"))
-        payload: Final = {
-            key: _valid_unicode(value)
-            for key, value in (("messages", wire_messages), ("tools", tools), ("system", system))
-        }
-        max_tokens: Final = _as_int(optional_params.get("max_tokens")) or default_max_tokens(model_id)
-        optional: Final = {
-            key: optional_params[key]
-            for key in ("temperature", "reasoning_effort")
-            if optional_params.get(key) is not None
-        }
+        tools: Final = optional_params.get("tools")
+        wire_tools: Final = (
+            [] if tools is None or optional_params.get("tool_choice") == "none" else _transform_tools(tools)
+        )
+        model_info: Final = get_commandcode_model_info(model_id)
+        default_max_tokens: Final = model_info.get("max_output_tokens") if model_info is not None else None
+        max_tokens: Final = optional_params.get("max_tokens") or default_max_tokens or COMMANDCODE_DEFAULT_MAX_TOKENS
         session_id: Final = (headers or {}).get("x-session-id")
         return {
             "config": _neutral_config(),
@@ -1200,9 +696,14 @@ class CommandCodeChatConfig(BaseConfig):
             "threadId": session_id if isinstance(session_id, str) else str(uuid.uuid4()),
             "params": {
                 "model": model_id,
-                **payload,
+                **{key: _valid_unicode(value) for key, value in (("messages", wire_messages), ("tools", wire_tools))},
+                "system": _valid_unicode(system),
                 "max_tokens": max_tokens,
-                **optional,
+                **{
+                    key: optional_params[key]
+                    for key in ("temperature", "reasoning_effort")
+                    if optional_params.get(key) is not None
+                },
                 "stream": True,
             },
         }
@@ -1221,13 +722,15 @@ class CommandCodeChatConfig(BaseConfig):
         api_key: str | None = None,
         json_mode: bool | None = None,
     ) -> ModelResponse:
-        # LiteLLM's Logging.post_call has no annotations, so strict mypy rejects any call to it.
-        logging_obj.post_call(  # type: ignore[no-untyped-call]
-            input=messages, api_key=api_key, original_response=raw_response.text
+        logging_obj.post_call(  # type: ignore[no-untyped-call]  # LiteLLM's Logging.post_call is unannotated
+            input=messages,
+            api_key=api_key,
+            original_response=raw_response.text,
+            additional_args={"complete_input_dict": request_data},
         )
         events: Final = ModelResponseIterator(streaming_response=(raw_response.content,), sync_stream=True)
-        params: Final = _as_mapping(request_data.get("params"))
-        requested: Final = params.get("model") if params is not None else None
+        params: Final = request_data.get("params")
+        requested: Final = params.get("model") if isinstance(params, Mapping) else None
         assembled: Final = _assemble(
             events, model_response, requested if isinstance(requested, str) else _model_id(model)
         )
@@ -1240,7 +743,7 @@ class CommandCodeChatConfig(BaseConfig):
         status_code: int,
         headers: dict[str, str] | httpx.Headers,  # mutable-ok: inherited contract
     ) -> BaseLLMException:
-        status, message, extra_headers = _parse_error_body(error_message, status_code)
+        status, message, extra_headers = parse_error_body(error_message, status_code)
         return CommandCodeError(status_code=status, message=message, headers={**dict(headers or {}), **extra_headers})
 
     def get_model_response_iterator(
@@ -1255,8 +758,30 @@ class CommandCodeChatConfig(BaseConfig):
             streaming_response=streaming_response, sync_stream=sync_stream, json_mode=json_mode
         )
 
-    def _request_body(self, data: Mapping[str, object], signed_json_body: bytes | None) -> bytes | str:
-        return signed_json_body if signed_json_body is not None else json.dumps(data)
+    def _stream_wrapper(
+        self,
+        response: httpx.Response,
+        iterator: ModelResponseIterator,
+        model: str,
+        custom_llm_provider: str,
+        logging_obj: "LiteLLMLoggingObj",
+        messages: list[AllMessageValues],  # mutable-ok: inherited contract
+        data: JsonObject,  # mutable-ok: inherited contract
+    ) -> CustomStreamWrapper:
+        iterator.http_response = response
+        logging_obj.post_call(  # type: ignore[no-untyped-call]  # LiteLLM's Logging.post_call is unannotated
+            input=messages,
+            api_key="",
+            original_response="first stream response received",
+            additional_args={"complete_input_dict": data},
+        )
+        return CustomStreamWrapper(
+            completion_stream=iterator,
+            model=model,
+            custom_llm_provider=custom_llm_provider,
+            logging_obj=logging_obj,
+            _response_headers=response.headers,
+        )
 
     def get_sync_custom_stream_wrapper(
         self,
@@ -1274,32 +799,19 @@ class CommandCodeChatConfig(BaseConfig):
         litellm_params: Mapping[str, object],
         timeout: float | httpx.Timeout | None = None,
     ) -> CustomStreamWrapper:
-        http_client: Final = client if isinstance(client, HTTPHandler) else _get_httpx_client()
+        if not isinstance(client, HTTPHandler):
+            client = _get_httpx_client(params={"ssl_verify": litellm_params.get("ssl_verify")})
+        body: Final = signed_json_body if signed_json_body is not None else json.dumps(data)
         try:
-            response: Final = http_client.post(
-                api_base,
-                headers=headers,
-                data=self._request_body(data, signed_json_body),
-                stream=True,
-                timeout=timeout,
-                logging_obj=logging_obj,
+            response: Final = client.post(
+                api_base, headers=headers, data=body, stream=True, timeout=timeout, logging_obj=logging_obj
             )
         except httpx.HTTPStatusError as e:
             raise self.get_error_class(e.response.text, e.response.status_code, e.response.headers) from None
         iterator: Final = ModelResponseIterator(streaming_response=response.iter_bytes(), sync_stream=True)
         iterator.http_response = response
         iterator.prime()
-        # Logging.post_call is unannotated in LiteLLM.
-        logging_obj.post_call(  # type: ignore[no-untyped-call]
-            input=messages, api_key="", original_response="first stream response received"
-        )
-        return CustomStreamWrapper(
-            completion_stream=iterator,
-            model=model,
-            custom_llm_provider=custom_llm_provider,
-            logging_obj=logging_obj,
-            _response_headers=response.headers,
-        )
+        return self._stream_wrapper(response, iterator, model, custom_llm_provider, logging_obj, messages, data)
 
     async def get_async_custom_stream_wrapper(
         self,
@@ -1317,37 +829,19 @@ class CommandCodeChatConfig(BaseConfig):
         litellm_params: Mapping[str, object],
         timeout: float | httpx.Timeout | None = None,
     ) -> CustomStreamWrapper:
-        http_client: Final = client if isinstance(client, AsyncHTTPHandler) else _async_client(custom_llm_provider)
+        if not isinstance(client, AsyncHTTPHandler):
+            provider = custom_llm_provider if custom_llm_provider in LlmProviders._value2member_map_ else "custom"
+            client = get_async_httpx_client(
+                llm_provider=LlmProviders(provider), params={"ssl_verify": litellm_params.get("ssl_verify")}
+            )
+        body: Final = signed_json_body if signed_json_body is not None else json.dumps(data)
         try:
-            response: Final = await http_client.post(
-                api_base,
-                headers=headers,
-                data=self._request_body(data, signed_json_body),
-                stream=True,
-                timeout=timeout,
-                logging_obj=logging_obj,
+            response: Final = await client.post(
+                api_base, headers=headers, data=body, stream=True, timeout=timeout, logging_obj=logging_obj
             )
         except httpx.HTTPStatusError as e:
             raise self.get_error_class(e.response.text, e.response.status_code, e.response.headers) from None
         iterator: Final = ModelResponseIterator(streaming_response=response.aiter_bytes(), sync_stream=False)
         iterator.http_response = response
         await iterator.aprime()
-        # Logging.post_call is unannotated in LiteLLM.
-        logging_obj.post_call(  # type: ignore[no-untyped-call]
-            input=messages, api_key="", original_response="first stream response received"
-        )
-        return CustomStreamWrapper(
-            completion_stream=iterator,
-            model=model,
-            custom_llm_provider=custom_llm_provider,
-            logging_obj=logging_obj,
-            _response_headers=response.headers,
-        )
-
-
-def _async_client(custom_llm_provider: str) -> AsyncHTTPHandler:
-    try:
-        provider = LlmProviders(custom_llm_provider)
-    except ValueError:
-        provider = LlmProviders.CUSTOM
-    return get_async_httpx_client(llm_provider=provider)
+        return self._stream_wrapper(response, iterator, model, custom_llm_provider, logging_obj, messages, data)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 import litellm.llms.commandcode.common_utils as common_utils
-from litellm.llms.commandcode.common_utils import COMMANDCODE_MODELS, CommandCodeModel
+from litellm.llms.commandcode.common_utils import get_commandcode_model_info, get_explicit_output_cap
 from litellm_commandcode.catalog import catalog_models, load_catalog
 
 REPOSITORY = Path(__file__).resolve().parents[4]
@@ -14,23 +14,36 @@ def test_tests_import_the_provider_from_this_working_tree() -> None:
     assert Path(common_utils.__file__).resolve() == REPOSITORY / "litellm" / "llms" / "commandcode" / "common_utils.py"
 
 
-def test_model_table_lists_every_catalog_model_with_its_facts() -> None:
-    expected = {
-        model["id"]: CommandCodeModel(
-            vision="image" in model["input"],
-            reasoning_efforts=tuple(model["reasoning_efforts"]),
-            max_output_tokens=model["max_output_tokens"],
+def test_model_facts_come_from_the_cost_map_generated_from_the_catalog() -> None:
+    facts = {
+        model["id"]: (
+            "image" in model["input"],
+            model["reasoning_efforts"] if model["reasoning"] else [],
+            model["max_output_tokens"],
         )
         for model in catalog_models()
+        if (info := get_commandcode_model_info(model["id"])) is not None
     }
-    assert dict(COMMANDCODE_MODELS) == expected
+    read = {
+        model_id: (info["supports_vision"], info["reasoning_effort_levels"], get_explicit_output_cap(info))
+        for model_id in facts
+        if (info := get_commandcode_model_info(model_id)) is not None
+    }
+    assert read == facts
+    assert len(facts) == len([model for model in catalog_models() if not model["hidden"]])
 
 
-def test_model_table_knows_explicit_caps_and_text_only_models() -> None:
-    assert COMMANDCODE_MODELS["Qwen/Qwen3.8-27B"].max_output_tokens == 32768
-    assert COMMANDCODE_MODELS["deepseek/deepseek-v4-flash"] == CommandCodeModel(
-        vision=False, reasoning_efforts=("high", "max"), max_output_tokens=None
+def test_model_facts_know_explicit_caps_text_only_models_and_unmapped_ids() -> None:
+    qwen = get_commandcode_model_info("Qwen/Qwen3.8-27B")
+    flash = get_commandcode_model_info("deepseek/deepseek-v4-flash")
+    assert qwen is not None and get_explicit_output_cap(qwen) == 32768
+    assert flash is not None
+    assert (flash["supports_vision"], flash["reasoning_effort_levels"], get_explicit_output_cap(flash)) == (
+        False,
+        ["high", "max"],
+        None,
     )
+    assert get_commandcode_model_info("x/unknown-model") is None
 
 
 @pytest.mark.skipif(not SHARED_CATALOG.exists(), reason="the shared catalog is not beside this checkout")
