@@ -10,11 +10,9 @@ only routes to it. Everything here is idempotent, and does nothing when LiteLLM 
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, cast
 
 import litellm
-import litellm.llms
 import litellm.main
 from litellm._logging import verbose_logger
 from litellm.exceptions import ContextWindowExceededError, RateLimitError
@@ -36,18 +34,7 @@ from litellm_commandcode.compat import (
 if TYPE_CHECKING:
     from litellm.types.completion import CompletionDispatchContext
 
-_SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
 _CONTEXT_WINDOW_PHRASES: Final = ("prompt is too long", "context length", "context window", "too many tokens")
-
-
-def use_provider_source() -> None:
-    """Import `litellm.llms.commandcode` from this checkout when the package runs from source (tests, editable
-    installs); installed from a wheel, the provider files already sit inside LiteLLM's `litellm/llms/`."""
-    if litellm_knows_commandcode() or not (_SOURCE_LLMS_DIR / PROVIDER).is_dir():
-        return
-    source: Final = str(_SOURCE_LLMS_DIR)
-    if source not in litellm.llms.__path__:
-        litellm.llms.__path__.insert(0, source)
 
 
 def _add_llm_providers_member() -> None:
@@ -142,7 +129,6 @@ def register_internals() -> bool:
     `commandcode`: then there is nothing to do."""
     if litellm_knows_commandcode():
         return False
-    use_provider_source()
     check_provider_imports()
     _route_to_the_http_handler()
     _add_llm_providers_member()
