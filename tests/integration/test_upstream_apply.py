@@ -78,6 +78,11 @@ CHANGED_FILES: Final = (
     "litellm/types/utils.py",
     "litellm/utils.py",
 )
+# The functions of litellm_commandcode/glue.py the change inserts verbatim, and where.
+GLUE: Final = {
+    "_complete_commandcode": "litellm/main.py",
+    "_map_commandcode_exception": "litellm/litellm_core_utils/exception_mapping_utils.py",
+}
 ROOT_FILES: Final = ("model_prices_and_context_window.json", "provider_endpoints_support.json", "README.md")
 UPSTREAM_TEST: Final = "tests/test_litellm/llms/commandcode/chat/test_transformation.py"
 Json = dict[str, object]
@@ -462,7 +467,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         ("litellm/utils.py", register_model),
         ("litellm/litellm_core_utils/get_llm_provider_logic.py", "added"),
         *[("litellm/main.py", "added")] * 2,
-        ("litellm/litellm_core_utils/exception_mapping_utils.py", "added"),
+        *[("litellm/litellm_core_utils/exception_mapping_utils.py", "added")] * 2,
         ("litellm/model_prices_and_context_window_backup.json", "added"),
         ("litellm/provider_endpoints_support_backup.json", "added"),
         ("litellm/proxy/public_endpoints/provider_create_fields.json", "added"),
@@ -499,6 +504,8 @@ def test_apply_makes_every_registration_edit_and_a_second_apply_changes_nothing(
     )
     assert _outcomes(notes) == expected_apply_outcomes(version)
     assert changed == sorted(CHANGED_FILES)
+    for name, path in GLUE.items():
+        assert upstream.glue_function(name).source in (tree / path).read_text(encoding="utf-8")
     before: Final = _snapshot(tree, paths)
     again: Final = _outcomes(upstream.apply_tree(tree).notes)
     assert _snapshot(tree, paths) == before
