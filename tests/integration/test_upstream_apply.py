@@ -656,6 +656,31 @@ def test_cli_fails_naming_file_and_structure_when_upstream_moved_code_and_writes
     assert _snapshot(tree, upstream.touched_paths(tree)) == before
 
 
+INTERNALS_SCRIPT: Final = (
+    "import json; from litellm_commandcode.compat import INTERNALS, litellm_version, missing_internals; "
+    "print(json.dumps([litellm_version(), missing_internals(optional=True), "
+    "[internal.name for internal in INTERNALS if litellm_version() not in internal.checked_on]]))"
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_internal_the_plugin_relies_on_is_as_listed_in_the_pristine_release(
+    version: str, pristine: dict[str, Path]
+) -> None:
+    env: Final = {**isolated_env(pristine[version]), "PYTHONPATH": f"{pristine[version]}{os.pathsep}{REPOSITORY}"}
+    with tempfile.TemporaryDirectory() as cwd:
+        done: Final = subprocess.run(
+            [sys.executable, "-c", INTERNALS_SCRIPT],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT,
+        )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [version, [], []]
+
+
 @pytest.mark.parametrize("check", CHECKS)
 @pytest.mark.parametrize("version", VERSIONS)
 def test_patched_tree(version: str, check: str, check_runs: dict[str, CheckRun]) -> None:
