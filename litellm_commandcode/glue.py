@@ -7,7 +7,7 @@ Each function is inserted, as its source text, into a LiteLLM file by `python -m
 LiteLLM tree whose file no longer defines one of them at top level.
 """
 
-from typing import Final
+from typing import Final, cast
 
 import litellm
 from litellm.exceptions import ContextWindowExceededError, RateLimitError
@@ -25,7 +25,7 @@ def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatch
     from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
 
     api_key: Final = CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
-    return commandcode_completion(
+    response: Final = commandcode_completion(
         base_llm_http_handler,
         model=ctx.model,
         messages=ctx.messages,
@@ -44,6 +44,7 @@ def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatch
         headers=ctx.headers or litellm.headers,
         client=_dispatch_client_http(ctx),
     )
+    return cast(_CompletionDispatchResult, response)
 
 
 def _map_commandcode_exception(

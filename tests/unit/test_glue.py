@@ -77,6 +77,7 @@ def test_the_kit_requires_of_each_host_file_the_names_its_glue_takes_from_it() -
         "_dispatch_client_http",
         "_get_encoding",
         "base_llm_http_handler",
+        "cast",
         "litellm",
     )
     assert upstream.glue_function("_map_commandcode_exception").needs == (
