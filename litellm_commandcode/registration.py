@@ -37,6 +37,13 @@ if TYPE_CHECKING:
 EXCEPTION_PROVIDER: Final = "CommandcodeException"
 
 
+def _mark_shim(shim: object, original: object) -> None:
+    """Marks what the plug-in put in place of `original`; `__wrapped__` keeps `inspect.signature` (and so
+    `compat.changed`) reading the original's parameters."""
+    setattr(shim, SHIM_FLAG, True)
+    setattr(shim, "__wrapped__", original)  # noqa: B010
+
+
 def _add_llm_providers_member() -> None:
     """`LlmProviders.COMMANDCODE`, as the upstream change adds it. LiteLLM asks `ProviderConfigManager` for a
     provider's supported params and `map_openai_params` only for members of `LlmProviders`/`LlmProvidersSet`; any
@@ -94,7 +101,7 @@ def _carry_bare_effort_to_commandcode() -> None:
             request["reasoning_effort"] = effort
         return translated
 
-    setattr(translate_anthropic_to_openai, SHIM_FLAG, True)
+    _mark_shim(translate_anthropic_to_openai, original)
     adapter.translate_anthropic_to_openai = translate_anthropic_to_openai
 
 
@@ -112,7 +119,7 @@ def _add_model_info() -> None:
             return CommandCodeModelInfo()
         return original(model=model, provider=provider)
 
-    setattr(get_provider_model_info, SHIM_FLAG, True)
+    _mark_shim(get_provider_model_info, original)
     ProviderConfigManager.get_provider_model_info = staticmethod(get_provider_model_info)  # type: ignore[method-assign,assignment]
 
 
@@ -158,6 +165,9 @@ def _mapped(error: BaseLLMException, model: str) -> Exception:
         )
         litellm.exception_type(model=model, original_exception=error, custom_llm_provider=PROVIDER)
     except Exception as mapped:  # both raise the mapped exception
+        if getattr(mapped, "litellm_response_headers", None) is None:
+            # What exception_type sets on what a provider's mapping raises there: the provider's own headers.
+            setattr(mapped, "litellm_response_headers", error.headers)  # noqa: B010
         return mapped
     return error
 
@@ -280,7 +290,7 @@ def _route_to_the_http_handler() -> None:
             return _complete_as_builtin(ctx)
         return original(ctx)
 
-    setattr(complete_custom_providers, SHIM_FLAG, True)
+    _mark_shim(complete_custom_providers, original)
     litellm.main._complete_custom_providers = complete_custom_providers
 
 

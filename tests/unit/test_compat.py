@@ -8,6 +8,7 @@ from typing import Final
 
 from packaging.version import Version
 
+import litellm_commandcode
 from litellm_commandcode.compat import (
     CHECKED_ON,
     DISPATCH,
@@ -113,3 +114,8 @@ def test_registration_and_glue_touch_no_private_litellm_name_that_internals_does
         file: sorted(_private_litellm_names(plugin / file) - listed - own) for file in ("registration.py", "glue.py")
     }
     assert touched == {"registration.py": [], "glue.py": []}
+
+
+def test_what_the_plugin_put_in_place_is_checked_by_the_original_it_replaced() -> None:
+    litellm_commandcode.register()
+    assert missing_internals(optional=True) == []
