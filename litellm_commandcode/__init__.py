@@ -5,7 +5,14 @@
 
 For the proxy, name `litellm_commandcode.proxy.handler` as `custom_handler` under
 `litellm_settings.custom_provider_map` (see `examples/config.yaml`).
+
+Importing the package makes the provider importable as `litellm.llms.commandcode` (and as
+`litellm_commandcode.provider`) from the plug-in's own files, unless LiteLLM ships it (see `provider_source`).
 """
+
+from litellm_commandcode import provider_source
+
+provider_source.install()
 
 
 def register() -> bool:

@@ -1,9 +1,17 @@
-"""The LiteLLM internals the plug-in relies on, in one list, and the check that runs before it patches anything.
+"""Every LiteLLM internal the plug-in patches or relies on, in one list, and the check that runs before it patches
+anything.
 
-A LiteLLM release that renames or removes one of them makes `register()` (and the proxy's handler import) raise one
-`IncompatibleLiteLLMError` naming the release, the missing piece and what to do, never an `AttributeError` at the
-first request. Each entry is checked on every release in `litellm-versions.txt` by the test command;
-`tests/unit/test_compat.py` fails loudly when the installed release lacks one.
+LiteLLM offers no public way to add a chat provider that runs on its HTTP handler: `CustomLLM` plus
+`custom_provider_map` (which the plug-in uses, so that a proxy config can name it) routes a call to the handler's own
+methods, without `shared_session`, with a stream that opens lazily (so an error before the first chunk is not raised
+by the call), and with LiteLLM's OpenAI-like defaults for the parameters (`get_supported_openai_params` asks
+`ProviderConfigManager` for `LlmProviders.CUSTOM`). Checked on every release in `CHECKED_ON`, 1.110.2 included, which
+adds no registration point, stream hook or provider-config registry. So each entry of `INTERNALS` says what is done
+to it, why, the parameters the plug-in relies on, and the releases it was checked on. A release that renames, removes
+or reshapes one makes `register()` (and the proxy's handler import) raise one `IncompatibleLiteLLMError` naming the
+release, the piece and what to do, never an `AttributeError` at the first request; `tests/unit/test_compat.py` fails
+on it for the installed release, `tests/integration/test_upstream_apply.py` for every release's pristine source, and
+a test there fails when registration.py or glue.py touch a private name that is not listed here.
 """
 
 import contextlib
@@ -12,7 +20,7 @@ import importlib
 import importlib.metadata
 import inspect
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 PROVIDER: Final = "commandcode"
 # The dispatch module imports every other module of the provider (both doors, pause_turn continuations).
@@ -20,60 +28,137 @@ PROVIDER_MODULE: Final = f"litellm.llms.{PROVIDER}.chat.handler"
 # Marks what the plug-in added at run time, so that it is told apart from what LiteLLM ships.
 SHIM_FLAG: Final = "_commandcode_runtime_shim"
 VERSIONS_FILE: Final = Path(__file__).resolve().parent / "litellm-versions.txt"
+# The releases every entry of INTERNALS was checked on (the rows of litellm-versions.txt).
+CHECKED_ON: Final = ("1.106.2", "1.108.7", "1.109.3", "1.110.2")
+# replaced: the plug-in puts its own in place (same parameters); wrapped: its own calls the original; extended: it
+# adds an entry to a LiteLLM registry; called / read: used as it is.
+How = Literal["replaced", "wrapped", "extended", "called", "read"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Internal:
     module: str
     attribute: str
+    how: How
     why: str
+    # The parameters the plug-in relies on; a replacement takes exactly these. None: not a callable.
+    params: tuple[str, ...] | None = None
+    checked_on: tuple[str, ...] = CHECKED_ON
     # Where an older release keeps the same attribute.
     older_module: str = ""
     # Without it one mapping is lost (the check does not refuse the release); tests still require it.
     optional: bool = False
+    # Other private names of the same structure the plug-in touches with it.
+    touches: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return f"{self.module}.{self.attribute}" if self.attribute else self.module
 
 
+DISPATCH: Final = Internal(
+    "litellm.main",
+    "_complete_custom_providers",
+    "replaced",
+    "`commandcode` goes to glue._complete_commandcode (LiteLLM's HTTP handler); other custom providers as before",
+    params=("ctx",),
+)
+PROVIDER_MODEL_INFO: Final = Internal(
+    "litellm.utils",
+    "ProviderConfigManager.get_provider_model_info",
+    "wrapped",
+    "answers `commandcode` with CommandCodeModelInfo, the live model list (`check_provider_endpoint`)",
+    params=("model", "provider"),
+)
+PROVIDER_CONFIGS: Final = Internal(
+    "litellm.utils",
+    "ProviderConfigManager._build_provider_config_map",
+    "extended",
+    "`_PROVIDER_CONFIG_MAP` (built by it when still None) gets CommandCodeChatConfig for LlmProviders.COMMANDCODE",
+    params=(),
+    touches=("_PROVIDER_CONFIG_MAP",),
+)
+ENUM_MEMBERS: Final = Internal(
+    "litellm.types.utils",
+    "LlmProviders._value2member_map_",
+    "extended",
+    "`LlmProviders.COMMANDCODE` (also in `_member_map_`, `_member_names_`): LiteLLM maps params through "
+    "ProviderConfigManager only for members",
+    touches=("_member_map_", "_member_names_", "_name_", "_value_", "_sort_order_"),
+)
+PROVIDER_SET: Final = Internal(
+    "litellm.types.utils", "LlmProvidersSet", "extended", "LiteLLM maps params only for the providers it lists"
+)
+CUSTOM_PROVIDERS: Final = Internal(
+    "litellm", "_custom_providers", "extended", "custom providers' names, which the dispatch checks"
+)
+MODELS_BY_PROVIDER: Final = Internal(
+    "litellm", "models_by_provider", "extended", "lists `commandcode/*` models for the proxy's model list"
+)
+STREAM_WRAPPER: Final = Internal(
+    "litellm.litellm_core_utils.streaming_handler",
+    "CustomStreamWrapper.__init__",
+    "wrapped",
+    "the `completion_stream` of the wrapper LiteLLM's HTTP handler returns is wrapped: one id, the model, and a "
+    "finish chunk of its own (the wrapper drops a custom provider's content-less finish chunk)",
+    params=("self", "completion_stream", "model", "logging_obj", "custom_llm_provider"),
+)
 MESSAGES_BRIDGE: Final = Internal(
     "litellm.llms.anthropic.messages.adapters.transformation",
     "LiteLLMAnthropicMessagesAdapter.translate_anthropic_to_openai",
-    "wrapped so that a bare `output_config.effort` on /v1/messages reaches commandcode as `reasoning_effort`",
+    "wrapped",
+    "a bare `output_config.effort` on /v1/messages reaches commandcode as `reasoning_effort`",
+    params=("self", "anthropic_message_request", "custom_llm_provider"),
     older_module="litellm.llms.anthropic.pass_through.adapters.transformation",
     optional=True,
 )
 INTERNALS: Final = (
-    Internal("litellm.main", "_complete_custom_providers", "replaced so that `commandcode` reaches the HTTP handler"),
-    Internal("litellm.main", "base_llm_http_handler.completion", "the HTTP handler every built-in provider runs on"),
-    Internal("litellm.main", "_get_encoding", "the tokenizer handed to the HTTP handler"),
-    Internal("litellm.types.completion", "CompletionDispatchContext", "what the custom-provider dispatch receives"),
-    Internal("litellm.types.utils", "LlmProviders._value2member_map_", "`LlmProviders.COMMANDCODE` is added to it"),
-    Internal("litellm.types.utils", "LlmProvidersSet", "LiteLLM maps params only for the providers it lists"),
-    Internal("litellm.utils", "ProviderConfigManager._build_provider_config_map", "the provider config is added"),
-    Internal(
-        "litellm.utils",
-        "ProviderConfigManager.get_provider_model_info",
-        "answers `commandcode` with the live model list (`check_provider_endpoint`)",
-    ),
-    Internal("litellm.utils", "custom_llm_setup", "reads `litellm.custom_provider_map` after `register()` edits it"),
-    Internal("litellm", "_custom_providers", "custom providers' names, which the dispatch checks"),
-    Internal("litellm", "models_by_provider", "lists `commandcode/*` models for the proxy's model list"),
-    Internal("litellm", "register_model", "adds the `commandcode/*` cost map entries"),
-    Internal(
-        "litellm.litellm_core_utils.streaming_handler",
-        "CustomStreamWrapper",
-        "its `completion_stream` is wrapped: one id, the model and a finish chunk of their own",
-    ),
+    DISPATCH,
+    PROVIDER_MODEL_INFO,
+    PROVIDER_CONFIGS,
+    ENUM_MEMBERS,
+    PROVIDER_SET,
+    CUSTOM_PROVIDERS,
+    MODELS_BY_PROVIDER,
+    STREAM_WRAPPER,
     MESSAGES_BRIDGE,
+    Internal(
+        "litellm.main",
+        "base_llm_http_handler.completion",
+        "called",
+        "the HTTP handler every built-in provider runs on (glue._complete_commandcode, through the provider)",
+        params=("model", "messages", "api_base", "custom_llm_provider", "model_response", "encoding", "logging_obj")
+        + ("optional_params", "timeout", "litellm_params", "acompletion", "stream", "api_key", "headers", "client")
+        + ("provider_config", "shared_session"),
+    ),
+    Internal("litellm.main", "_get_encoding", "called", "the tokenizer glue._complete_commandcode hands on", params=()),
+    Internal(
+        "litellm.main", "_dispatch_client_http", "called", "the client glue._complete_commandcode hands on", ("ctx",)
+    ),
+    Internal(
+        "litellm.types.completion", "CompletionDispatchContext", "read", "what the dispatch receives (DISPATCH_FIELDS)"
+    ),
+    Internal(
+        "litellm.types.completion", "_CompletionDispatchResult", "read", "glue._complete_commandcode's return type"
+    ),
     Internal(
         "litellm.litellm_core_utils.exception_mapping_utils",
         "ExceptionCheckers.is_error_str_context_window_exceeded",
-        "context-window errors become ContextWindowExceededError",
+        "called",
+        "context-window errors become ContextWindowExceededError (glue._map_commandcode_exception)",
+        params=("error_str",),
     ),
+    Internal(
+        "litellm.litellm_core_utils.exception_mapping_utils",
+        "_ProviderHTTPException",
+        "read",
+        "glue._map_commandcode_exception's parameter type, as for every `_map_*_exception` there",
+    ),
+    Internal("litellm.utils", "custom_llm_setup", "called", "reads `litellm.custom_provider_map` after register()", ()),
+    Internal("litellm", "register_model", "called", "adds the `commandcode/*` cost map entries", ("model_cost",)),
+    Internal("litellm._logging", "verbose_logger", "read", "LiteLLM's logger, as its providers import it"),
 )
-# The dispatch context's fields `registration._complete_commandcode` reads.
+# The dispatch context's fields glue._complete_commandcode reads.
 DISPATCH_FIELDS: Final = (
     "acompletion",
     "api_base",
@@ -94,7 +179,7 @@ DISPATCH_FIELDS: Final = (
 
 
 class IncompatibleLiteLLMError(RuntimeError):
-    """The installed LiteLLM lacks an internal the plug-in needs; nothing was patched."""
+    """The installed LiteLLM lacks an internal the plug-in needs, or has changed one; nothing was patched."""
 
 
 def litellm_version() -> str:
@@ -125,17 +210,6 @@ def resolve(internal: Internal, *, owner: bool = False) -> object | None:
     return _lookup(internal.older_module, attribute)
 
 
-def _has(internal: Internal) -> bool:
-    return resolve(internal) is not None
-
-
-def _stream_wrapper_takes_completion_stream() -> bool:
-    with contextlib.suppress(ImportError, AttributeError, TypeError, ValueError):
-        wrapper: Final = importlib.import_module("litellm.litellm_core_utils.streaming_handler").CustomStreamWrapper
-        return "completion_stream" in inspect.signature(wrapper.__init__).parameters
-    return False
-
-
 def _missing_dispatch_fields() -> list[str]:
     with contextlib.suppress(ImportError, AttributeError):
         context: Final = importlib.import_module("litellm.types.completion").CompletionDispatchContext
@@ -146,16 +220,37 @@ def _missing_dispatch_fields() -> list[str]:
     return []
 
 
+def _parameters(found: object) -> tuple[str, ...] | None:
+    with contextlib.suppress(TypeError, ValueError):
+        return tuple(inspect.signature(found).parameters)  # type: ignore[arg-type]
+    return None
+
+
+def changed(internal: Internal) -> str | None:
+    """What is wrong with `internal` in the installed LiteLLM (None: it is as the plug-in expects)."""
+    found: Final = resolve(internal)
+    if found is None:
+        return "missing"
+    if internal.params is None:
+        return None
+    parameters: Final = _parameters(found)
+    if parameters is None:
+        return "no longer a function"
+    if internal.how == "replaced" and parameters != internal.params:
+        return f"takes ({', '.join(parameters)}), not ({', '.join(internal.params)})"
+    lacking: Final = [name for name in internal.params if name not in parameters]
+    return f"no parameter {', '.join(lacking)}" if lacking else None
+
+
 def missing_internals(*, optional: bool = False) -> list[str]:
-    """Every internal of `INTERNALS` (and dispatch field) the installed LiteLLM lacks, with the reason it is needed;
-    the optional ones too when `optional`."""
+    """Every internal of `INTERNALS` (and dispatch field) the installed LiteLLM lacks or has reshaped, with the
+    reason it is needed; the optional ones too when `optional`."""
+    problems: Final = [(internal, changed(internal)) for internal in INTERNALS if optional or not internal.optional]
     missing: Final = [
-        f"{internal.name} ({internal.why})"
-        for internal in INTERNALS
-        if (optional or not internal.optional) and not _has(internal)
+        f"{internal.name} ({internal.why})" if problem == "missing" else f"{internal.name}: {problem} ({internal.why})"
+        for internal, problem in problems
+        if problem is not None
     ]
-    if not _stream_wrapper_takes_completion_stream():
-        missing.append("CustomStreamWrapper(completion_stream=...) (the stream the plug-in wraps)")
     return [*missing, *(f"{name} (read by the dispatch)" for name in _missing_dispatch_fields())]
 
 
@@ -171,7 +266,7 @@ def check_litellm() -> None:
     """Raise `IncompatibleLiteLLMError` when the installed LiteLLM cannot take the plug-in. Patches nothing."""
     missing: Final = missing_internals()
     if missing:
-        raise IncompatibleLiteLLMError(_message("lacks " + "; ".join(missing)))
+        raise IncompatibleLiteLLMError(_message("lacks or has changed " + "; ".join(missing)))
 
 
 def check_provider_imports() -> None:

@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from litellm.llms.commandcode.common_utils import COMMANDCODE_RETIRED_MODEL_IDS, CommandCodeError
+from litellm.llms.commandcode.model_info import LiveModel, fetch_live_models
 from litellm_commandcode import catalog
-from litellm_commandcode.registration import use_provider_source
-
-use_provider_source()  # the provider's own modules, from this checkout or the installed package
-
-from litellm.llms.commandcode.common_utils import COMMANDCODE_RETIRED_MODEL_IDS, CommandCodeError  # noqa: E402
-from litellm.llms.commandcode.model_info import LiveModel, fetch_live_models  # noqa: E402
 
 MODELS_JSON: Final = Path(catalog.__file__).resolve().parent / "models.json"
 

@@ -10,15 +10,11 @@ only routes to it. Everything here is idempotent, and does nothing when LiteLLM 
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Final, cast
 
 import litellm
-import litellm.llms
 import litellm.main
 from litellm._logging import verbose_logger
-from litellm.exceptions import ContextWindowExceededError, RateLimitError
-from litellm.litellm_core_utils.exception_mapping_utils import ExceptionCheckers
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.chat.transformation import BaseLLMException
 from litellm.llms.custom_llm import CustomLLM
@@ -32,22 +28,20 @@ from litellm_commandcode.compat import (
     litellm_knows_commandcode,
     resolve,
 )
+from litellm_commandcode.glue import _complete_commandcode, _map_commandcode_exception
 
 if TYPE_CHECKING:
     from litellm.types.completion import CompletionDispatchContext
 
-_SOURCE_LLMS_DIR: Final = Path(__file__).resolve().parent.parent / "litellm" / "llms"
-_CONTEXT_WINDOW_PHRASES: Final = ("prompt is too long", "context length", "context window", "too many tokens")
+# How `exception_type` names the provider in its messages.
+EXCEPTION_PROVIDER: Final = "CommandcodeException"
 
 
-def use_provider_source() -> None:
-    """Import `litellm.llms.commandcode` from this checkout when the package runs from source (tests, editable
-    installs); installed from a wheel, the provider files already sit inside LiteLLM's `litellm/llms/`."""
-    if litellm_knows_commandcode() or not (_SOURCE_LLMS_DIR / PROVIDER).is_dir():
-        return
-    source: Final = str(_SOURCE_LLMS_DIR)
-    if source not in litellm.llms.__path__:
-        litellm.llms.__path__.insert(0, source)
+def _mark_shim(shim: object, original: object) -> None:
+    """Marks what the plug-in put in place of `original`; `__wrapped__` keeps `inspect.signature` (and so
+    `compat.changed`) reading the original's parameters."""
+    setattr(shim, SHIM_FLAG, True)
+    setattr(shim, "__wrapped__", original)  # noqa: B010
 
 
 def _add_llm_providers_member() -> None:
@@ -107,7 +101,7 @@ def _carry_bare_effort_to_commandcode() -> None:
             request["reasoning_effort"] = effort
         return translated
 
-    setattr(translate_anthropic_to_openai, SHIM_FLAG, True)
+    _mark_shim(translate_anthropic_to_openai, original)
     adapter.translate_anthropic_to_openai = translate_anthropic_to_openai
 
 
@@ -125,7 +119,7 @@ def _add_model_info() -> None:
             return CommandCodeModelInfo()
         return original(model=model, provider=provider)
 
-    setattr(get_provider_model_info, SHIM_FLAG, True)
+    _mark_shim(get_provider_model_info, original)
     ProviderConfigManager.get_provider_model_info = staticmethod(get_provider_model_info)  # type: ignore[method-assign,assignment]
 
 
@@ -142,7 +136,6 @@ def register_internals() -> bool:
     `commandcode`: then there is nothing to do."""
     if litellm_knows_commandcode():
         return False
-    use_provider_source()
     check_provider_imports()
     _route_to_the_http_handler()
     _add_llm_providers_member()
@@ -156,32 +149,25 @@ def register_internals() -> bool:
     return True
 
 
-def _context_window_error(error: BaseLLMException, model: str) -> ContextWindowExceededError | None:
-    message: Final = str(error.message)
-    lowered: Final = message.lower()
-    is_overflow: Final = any(phrase in lowered for phrase in _CONTEXT_WINDOW_PHRASES)
-    if error.status_code not in (400, 413) or not (
-        is_overflow or ExceptionCheckers.is_error_str_context_window_exceeded(message)
-    ):
-        return None
-    return ContextWindowExceededError(
-        message=f"CommandcodeException - {message}", model=model, llm_provider=PROVIDER, response=error.response
-    )
-
-
 def _mapped(error: BaseLLMException, model: str) -> Exception:
-    """What upstream's `exception_type` branch for `commandcode` does (see `upstream.CONTEXT_WINDOW_BRANCH`)."""
-    context_window: Final = _context_window_error(error, model)
-    if context_window is not None:
-        return context_window
+    """What upstream's `exception_type` does with a `commandcode` error: `glue._map_commandcode_exception`, then the
+    mapping by status. `exception_type` computes the message arguments so (`extra_information` also names the API
+    base and the messages there)."""
     try:
+        _map_commandcode_exception(
+            model=model,
+            original_exception=error,
+            custom_llm_provider=PROVIDER,
+            error_str=str(error.message),
+            exception_type=type(error).__name__,
+            exception_provider=EXCEPTION_PROVIDER,
+            extra_information=f"\nModel: {model}",
+        )
         litellm.exception_type(model=model, original_exception=error, custom_llm_provider=PROVIDER)
-    except RateLimitError as mapped:
-        retry_after: Final = (error.headers or {}).get("retry-after")
-        if retry_after is not None:
-            mapped.headers = {"retry-after": str(retry_after)}  # the proxy sends an error's own headers on
-        return mapped
-    except Exception as mapped:  # exception_type always raises the mapped exception
+    except Exception as mapped:  # both raise the mapped exception
+        if getattr(mapped, "litellm_response_headers", None) is None:
+            # What exception_type sets on what a provider's mapping raises there: the provider's own headers.
+            setattr(mapped, "litellm_response_headers", error.headers)  # noqa: B010
         return mapped
     return error
 
@@ -279,41 +265,14 @@ async def _mapped_when_awaited(pending: Awaitable[object], model: str) -> object
         raise _mapped(error, model) from error
 
 
-def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
-    """What the upstream `main._complete_commandcode` does: LiteLLM's own HTTP handler with `CommandCodeChatConfig`,
-    so that streams, usage, retries and errors behave as for a built-in provider (an async stream is opened and its
-    first chunk read before `acompletion` returns). The errors are mapped here, as upstream's `exception_type` branch
-    maps them."""
-    from litellm.llms.commandcode.chat.handler import commandcode_completion
-    from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
-
-    api_base: Final = CommandCodeChatConfig.get_api_base(ctx.api_base)
-    api_key: Final = CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
+def _complete_as_builtin(ctx: "CompletionDispatchContext") -> object:
+    """`glue._complete_commandcode`, upstream's dispatch, plus what LiteLLM gives a built-in provider and not a custom
+    one: errors mapped as upstream's `exception_type` maps them, and streams as the built-in path shapes them (an
+    async stream is opened and its first chunk read before `acompletion` returns)."""
     try:
-        response: Final = commandcode_completion(
-            litellm.main.base_llm_http_handler,
-            model=ctx.model,
-            messages=ctx.messages,
-            api_base=api_base,
-            custom_llm_provider=PROVIDER,
-            model_response=ctx.model_response,
-            encoding=litellm.main._get_encoding(),
-            logging_obj=ctx.logging,
-            optional_params=ctx.optional_params,
-            timeout=ctx.timeout,  # type: ignore[arg-type]
-            litellm_params=ctx.litellm_params,
-            shared_session=ctx.shared_session,
-            acompletion=ctx.acompletion,
-            stream=ctx.stream,
-            api_key=api_key,
-            headers=ctx.headers or litellm.headers,
-            client=ctx.client,
-        )
+        response: Final = _complete_commandcode(ctx)
     except BaseLLMException as error:
         raise _mapped(error, ctx.model) from error
-    # No `logging.post_call(original_response=response)` here, unlike most providers' dispatch functions: the config
-    # logs the raw response itself, and a stream wrapper stored in its own logging object would sit in a reference
-    # cycle, holding its pooled connection until the garbage collector runs when a sync caller stops reading early.
     if inspect.isawaitable(response):
         return _mapped_when_awaited(response, ctx.model)
     return _as_builtin_stream(response, ctx.model, is_async=False)
@@ -321,17 +280,17 @@ def _complete_commandcode(ctx: "CompletionDispatchContext") -> object:
 
 def _route_to_the_http_handler() -> None:
     """Hands LiteLLM's dispatch of custom providers (`main._complete_custom_providers`, which would call the
-    `CustomLLM` methods) to `_complete_commandcode` for `commandcode`; every other provider goes where it went."""
+    `CustomLLM` methods) to `_complete_as_builtin` for `commandcode`; every other provider goes where it went."""
     original: Final = litellm.main._complete_custom_providers
     if getattr(original, SHIM_FLAG, False):
         return
 
     def complete_custom_providers(ctx: "CompletionDispatchContext") -> object:
         if ctx.custom_llm_provider == PROVIDER:
-            return _complete_commandcode(ctx)
+            return _complete_as_builtin(ctx)
         return original(ctx)
 
-    setattr(complete_custom_providers, SHIM_FLAG, True)
+    _mark_shim(complete_custom_providers, original)
     litellm.main._complete_custom_providers = complete_custom_providers
 
 

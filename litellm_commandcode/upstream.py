@@ -718,43 +718,43 @@ def add_readme_row() -> Edit:
 # The registration points
 # ---------------------------------------------------------------------------------------------------------------------
 
-COMPLETE_FUNCTION: Final = """\
-def _complete_commandcode(ctx: CompletionDispatchContext) -> _CompletionDispatchResult:
-    api_base: Final = litellm.CommandCodeChatConfig.get_api_base(ctx.api_base)
-    api_key: Final = litellm.CommandCodeChatConfig.get_api_key(ctx.api_key or litellm.api_key)
-    # CommandCodeChatConfig logs the raw response itself (post_call); logging the returned stream wrapper here would
-    # put it in a reference cycle with its logging object, so a sync caller that stops reading early would hold the
-    # pooled connection until the garbage collector runs. commandcode_completion picks the door's config
-    # (commandcode_route) and continues pause_turn answers.
-    from .llms.commandcode.chat.handler import commandcode_completion
+GLUE_SOURCE: Final = Path(__file__).resolve().parent / "glue.py"
 
-    return commandcode_completion(
-        base_llm_http_handler,
-        model=ctx.model,
-        messages=ctx.messages,
-        api_base=api_base,
-        custom_llm_provider="commandcode",
-        model_response=ctx.model_response,
-        encoding=_get_encoding(),
-        logging_obj=ctx.logging,
-        optional_params=ctx.optional_params,
-        timeout=ctx.timeout,
-        litellm_params=ctx.litellm_params,
-        shared_session=ctx.shared_session,
-        acompletion=ctx.acompletion,
-        stream=ctx.stream,
-        api_key=api_key,
-        headers=ctx.headers or litellm.headers,
-        client=_dispatch_client_http(ctx),
+
+@dataclass(frozen=True)
+class GlueFunction:
+    name: str
+    source: str
+    # The names it takes from glue.py's imports: the LiteLLM file it goes into must define each at top level.
+    needs: tuple[str, ...]
+
+
+def glue_function(name: str) -> GlueFunction:
+    """The function `name` of `litellm_commandcode/glue.py`, as written there (read, not imported)."""
+    text: Final = GLUE_SOURCE.read_text(encoding="utf-8")
+    module: Final = ast.parse(text)
+    node: Final = next(
+        (node for node in module.body if isinstance(node, ast.FunctionDef) and node.name == name),
+        None,
     )
-"""
-COMPLETE_FUNCTION_NEEDS: Final = (
-    "CompletionDispatchContext",
-    "_CompletionDispatchResult",
-    "_get_encoding",
-    "_dispatch_client_http",
-    "base_llm_http_handler",
-)
+    segment: Final = ast.get_source_segment(text, node) if node is not None else None
+    if node is None or segment is None:
+        raise UpstreamError(f"{GLUE_SOURCE}: no top-level function {name}")
+    imported: Final = {
+        (alias.asname or alias.name).split(".")[0]
+        for statement in module.body
+        if isinstance(statement, ast.Import | ast.ImportFrom)
+        for alias in statement.names
+    }
+    used: Final = {found.id for found in ast.walk(node) if isinstance(found, ast.Name)}
+    return GlueFunction(name, segment + "\n", tuple(sorted(used & imported)))
+
+
+def add_glue_function(path: str, family_prefix: str, name: str) -> Edit:
+    """Add glue.py's `name` after the `family_prefix*` functions of `path`."""
+    glue: Final = glue_function(name)
+    return add_function_after_family(path, family_prefix, name, glue.source, glue.needs)
+
 
 VALIDATE_ENVIRONMENT_BRANCH: Final = """\
 elif custom_llm_provider == "commandcode":
@@ -808,37 +808,16 @@ LAZY_ATTRIBUTES: Final = {
     "CommandCodeError": (".llms.commandcode.common_utils", "CommandCodeError"),
 }
 
-# Command Code relays the upstream model's words ("prompt is too long: N tokens > M maximum"); a usage-window 429 keeps
-# the `retry-after` the provider derived from its reset time as the error's own headers, which the proxy sends on to the
-# client (a vendor's headers only reach it as `llm_provider-*`); every other status is mapped by exception_type's
-# generic status mapping further down.
 EXCEPTION_BRANCH: Final = """\
-elif custom_llm_provider == "commandcode" and (
-    "prompt is too long" in error_str.lower()
-    or ExceptionCheckers.is_error_str_context_window_exceeded(error_str)
-):
-    exception_mapping_worked = True
-    raise ContextWindowExceededError(
-        message=f"{exception_provider} - {error_str}",
+elif custom_llm_provider == "commandcode":
+    _map_commandcode_exception(
         model=model,
-        llm_provider=custom_llm_provider,
-        response=getattr(original_exception, "response", None),
-        litellm_debug_info=extra_information,
-    )
-elif custom_llm_provider == "commandcode" and getattr(original_exception, "status_code", None) == 429:
-    exception_mapping_worked = True
-    commandcode_headers = getattr(original_exception, "headers", None) or {}
-    raise RateLimitError(
-        message=f"{exception_provider} - {error_str}",
-        model=model,
-        llm_provider=custom_llm_provider,
-        response=getattr(original_exception, "response", None),
-        litellm_debug_info=extra_information,
-        headers=(
-            {"retry-after": str(commandcode_headers["retry-after"])}
-            if "retry-after" in commandcode_headers
-            else None
-        ),
+        original_exception=mappable_exception,
+        custom_llm_provider=custom_llm_provider,
+        error_str=error_str,
+        exception_type=exception_type,
+        exception_provider=exception_provider,
+        extra_information=extra_information,
     )
 """
 
@@ -938,6 +917,7 @@ def _utils_edits(path: str) -> tuple[Edit, ...]:
 
 def python_edits() -> tuple[Edit, ...]:
     main: Final = "litellm/main.py"
+    exception_mapping: Final = "litellm/litellm_core_utils/exception_mapping_utils.py"
     return (
         add_enum_member("litellm/types/utils.py", "LlmProviders", PROVIDER.upper(), PROVIDER),
         add_container_entry("litellm/constants.py", "LITELLM_CHAT_PROVIDERS", PROVIDER, f'"{PROVIDER}",'),
@@ -952,9 +932,7 @@ def python_edits() -> tuple[Edit, ...]:
             GET_LLM_PROVIDER_BRANCH,
             "api_base and key from CommandCodeChatConfig (COMMANDCODE_* env)",
         ),
-        add_function_after_family(
-            main, "_complete_", "_complete_commandcode", COMPLETE_FUNCTION, COMPLETE_FUNCTION_NEEDS
-        ),
+        add_glue_function(main, "_complete_", "_complete_commandcode"),
         add_chain_branch(
             main,
             "completion",
@@ -963,13 +941,14 @@ def python_edits() -> tuple[Edit, ...]:
             DISPATCH_BRANCH,
             "completion(): dispatch to _complete_commandcode",
         ),
+        add_glue_function(exception_mapping, "_map_", "_map_commandcode_exception"),
         add_chain_branch(
-            "litellm/litellm_core_utils/exception_mapping_utils.py",
+            exception_mapping,
             "exception_type",
             "custom_llm_provider",
             PROVIDER,
             EXCEPTION_BRANCH,
-            "exception_type: context-window errors -> ContextWindowExceededError, 429 keeps retry-after",
+            "exception_type: commandcode errors -> _map_commandcode_exception",
         ),
     )
 

@@ -48,9 +48,7 @@ def provider_facts() -> ProviderFacts:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from litellm_commandcode.registration import use_provider_source
-
-    use_provider_source()
+    import litellm_commandcode  # noqa: F401 (makes litellm.llms.commandcode importable)
     from litellm.llms.commandcode.chat.transformation import map_reasoning_effort
     from litellm.llms.commandcode.common_utils import COMMANDCODE_REASONING_EFFORTS
     from litellm_commandcode.catalog import catalog_models

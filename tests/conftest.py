@@ -4,14 +4,13 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from litellm_commandcode.registration import litellm_knows_commandcode, use_provider_source  # noqa: E402
+from litellm_commandcode.registration import litellm_knows_commandcode  # noqa: E402
 
 # Set by tests/integration/test_patched_tree.py when it runs the SDK and proxy tests against a LiteLLM source tree that
 # `python -m litellm_commandcode.upstream apply` patched: then LiteLLM must know `commandcode` natively.
 NATIVE_ENV = "COMMANDCODE_TEST_NATIVE"
 NATIVE = os.environ.get(NATIVE_ENV) == "1"
 
-use_provider_source()
 # The provider reads model facts (vision, reasoning levels, output caps) from the cost map, which carries the
 # commandcode entries in an upstream tree and after `register()` here; unit tests call the provider unregistered.
 if not NATIVE:

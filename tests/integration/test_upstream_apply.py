@@ -79,6 +79,11 @@ CHANGED_FILES: Final = (
     "litellm/types/utils.py",
     "litellm/utils.py",
 )
+# The functions of litellm_commandcode/glue.py the change inserts verbatim, and where.
+GLUE: Final = {
+    "_complete_commandcode": "litellm/main.py",
+    "_map_commandcode_exception": "litellm/litellm_core_utils/exception_mapping_utils.py",
+}
 ROOT_FILES: Final = ("model_prices_and_context_window.json", "provider_endpoints_support.json", "README.md")
 UPSTREAM_TEST: Final = "tests/test_litellm/llms/commandcode/chat/test_transformation.py"
 Json = dict[str, object]
@@ -464,7 +469,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
         ("litellm/utils.py", register_model),
         ("litellm/litellm_core_utils/get_llm_provider_logic.py", "added"),
         *[("litellm/main.py", "added")] * 2,
-        ("litellm/litellm_core_utils/exception_mapping_utils.py", "added"),
+        *[("litellm/litellm_core_utils/exception_mapping_utils.py", "added")] * 2,
         ("litellm/model_prices_and_context_window_backup.json", "added"),
         ("litellm/provider_endpoints_support_backup.json", "added"),
         ("litellm/proxy/public_endpoints/provider_create_fields.json", "added"),
@@ -501,6 +506,8 @@ def test_apply_makes_every_registration_edit_and_a_second_apply_changes_nothing(
     )
     assert _outcomes(notes) == expected_apply_outcomes(version)
     assert changed == sorted(CHANGED_FILES)
+    for name, path in GLUE.items():
+        assert upstream.glue_function(name).source in (tree / path).read_text(encoding="utf-8")
     before: Final = _snapshot(tree, paths)
     again: Final = _outcomes(upstream.apply_tree(tree).notes)
     assert _snapshot(tree, paths) == before
@@ -649,6 +656,31 @@ def test_cli_fails_naming_file_and_structure_when_upstream_moved_code_and_writes
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == message
     assert _snapshot(tree, upstream.touched_paths(tree)) == before
+
+
+INTERNALS_SCRIPT: Final = (
+    "import json; from litellm_commandcode.compat import INTERNALS, litellm_version, missing_internals; "
+    "print(json.dumps([litellm_version(), missing_internals(optional=True), "
+    "[internal.name for internal in INTERNALS if litellm_version() not in internal.checked_on]]))"
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_internal_the_plugin_relies_on_is_as_listed_in_the_pristine_release(
+    version: str, pristine: dict[str, Path]
+) -> None:
+    env: Final = {**isolated_env(pristine[version]), "PYTHONPATH": f"{pristine[version]}{os.pathsep}{REPOSITORY}"}
+    with tempfile.TemporaryDirectory() as cwd:
+        done: Final = subprocess.run(
+            [sys.executable, "-c", INTERNALS_SCRIPT],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT,
+        )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [version, [], []]
 
 
 @pytest.mark.parametrize("check", CHECKS)

@@ -1,3 +1,4 @@
+import ast
 import os
 import subprocess
 import sys
@@ -7,7 +8,17 @@ from typing import Final
 
 from packaging.version import Version
 
-from litellm_commandcode.compat import INTERNALS, litellm_version, missing_internals, tested_releases
+import litellm_commandcode
+from litellm_commandcode.compat import (
+    CHECKED_ON,
+    DISPATCH,
+    INTERNALS,
+    Internal,
+    changed,
+    litellm_version,
+    missing_internals,
+    tested_releases,
+)
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
 
@@ -48,9 +59,9 @@ def test_a_missing_internal_makes_register_raise_one_clear_error_and_patch_nothi
     message, patched = done.stdout.strip().splitlines()
     oldest, newest = tested_releases()["oldest"], tested_releases()["newest"]
     assert message == (
-        f"litellm-commandcode cannot plug into LiteLLM {litellm_version()}: this release lacks "
-        "litellm.main._complete_custom_providers (replaced so that `commandcode` reaches the HTTP handler). Nothing "
-        f"was patched. Install a LiteLLM release this plug-in was tested with, {oldest} to {newest} "
+        f"litellm-commandcode cannot plug into LiteLLM {litellm_version()}: this release lacks or has changed "
+        f"litellm.main._complete_custom_providers ({DISPATCH.why}). Nothing was patched. Install a LiteLLM release "
+        f"this plug-in was tested with, {oldest} to {newest} "
         f"(`pip install 'litellm>={oldest},<={newest}'`), or a litellm-commandcode release that supports LiteLLM "
         f"{litellm_version()}."
     )
@@ -60,3 +71,51 @@ def test_a_missing_internal_makes_register_raise_one_clear_error_and_patch_nothi
 def test_every_internal_names_its_reason() -> None:
     assert all(internal.why and internal.module.startswith("litellm") for internal in INTERNALS)
     assert len({internal.name for internal in INTERNALS}) == len(INTERNALS)
+
+
+def test_every_internal_was_checked_on_the_installed_release_and_every_release_is_checked() -> None:
+    assert set(CHECKED_ON) == set(tested_releases().values())
+    assert [internal.name for internal in INTERNALS if litellm_version() not in internal.checked_on] == []
+
+
+def test_a_replacement_whose_internal_takes_other_parameters_is_refused_naming_them() -> None:
+    renamed: Final = Internal("litellm.main", "_complete_custom_providers", "replaced", "why", params=("context",))
+    called: Final = Internal("litellm", "register_model", "called", "why", params=("model_cost", "provider"))
+    not_a_function: Final = Internal("litellm", "_custom_providers", "extended", "why", params=())
+
+    assert changed(renamed) == "takes (ctx), not (context)"
+    assert changed(called) == "no parameter provider"
+    assert changed(not_a_function) == "no longer a function"
+    assert changed(Internal("litellm.main", "_no_such_dispatch", "replaced", "why", params=("ctx",))) == "missing"
+
+
+def _private_litellm_names(path: Path) -> set[str]:
+    """The private LiteLLM names `path` imports or reaches through an attribute (`_x`, `_x_`; dunders are Python's)."""
+    tree: Final = ast.parse(path.read_text(encoding="utf-8"))
+    names: Final[set[str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "litellm":
+            names.update(part for part in (node.module or "").split(".") if part.startswith("_"))
+            names.update(alias.name for alias in node.names if alias.name.startswith("_"))
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            names.add(node.attr)
+    return names
+
+
+def test_registration_and_glue_touch_no_private_litellm_name_that_internals_does_not_list() -> None:
+    listed: Final = {
+        part
+        for internal in INTERNALS
+        for part in (*internal.module.split("."), *internal.attribute.split("."), *internal.touches)
+    }
+    plugin: Final = REPOSITORY / "litellm_commandcode"
+    own: Final = {"_complete_commandcode", "_map_commandcode_exception"}  # glue's own functions, imported by name
+    touched: Final = {
+        file: sorted(_private_litellm_names(plugin / file) - listed - own) for file in ("registration.py", "glue.py")
+    }
+    assert touched == {"registration.py": [], "glue.py": []}
+
+
+def test_what_the_plugin_put_in_place_is_checked_by_the_original_it_replaced() -> None:
+    litellm_commandcode.register()
+    assert missing_internals(optional=True) == []
