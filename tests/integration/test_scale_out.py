@@ -285,11 +285,7 @@ def test_each_requests_spend_is_recorded_once(cluster: Cluster, server: FakeComm
     answers: Final = [ask(cluster.proxies[index % 2], "spend") for index in range(4)]
 
     ids: Final = [str(answer.body["id"]) for answer in answers]
-    deadline: Final = time.monotonic() + COUNTER_WAIT_SECONDS
-    records = spend_log.read_spend(cluster.spend_dir)
-    while not set(ids) <= {str(record["response_id"]) for record in records} and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        records = spend_log.read_spend(cluster.spend_dir)
+    records: Final = spend_log.wait_for_spend(cluster.spend_dir, ids, COUNTER_WAIT_SECONDS)
     mine: Final = {str(record["response_id"]): record for record in records if record["response_id"] in ids}
     assert [answer.status for answer in answers] == [200] * 4
     assert Counter(str(record["response_id"]) for record in records).most_common(1)[0][1] == 1

@@ -5,12 +5,15 @@ Loaded by a proxy config as `callbacks: ["spend_log.handler"]`, with this file c
 
 import json
 import os
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 from litellm.integrations.custom_logger import CustomLogger
 
 SPEND_LOG_DIR_ENV: Final = "COMMANDCODE_SPEND_LOG_DIR"
+POLL_SECONDS: Final = 0.1
 
 
 class SpendLog(CustomLogger):
@@ -31,10 +34,26 @@ class SpendLog(CustomLogger):
 
 
 def read_spend(directory: Path) -> list[dict[str, object]]:
-    """Every line every instance wrote."""
+    """Every complete line every instance wrote (a line being written has no newline yet)."""
     return [
-        json.loads(line) for path in sorted(directory.glob("spend-*.jsonl")) for line in path.read_text().splitlines()
+        json.loads(line)
+        for path in sorted(directory.glob("spend-*.jsonl"))
+        for line in path.read_text(encoding="utf-8").split("\n")[:-1]
     ]
+
+
+def wait_for_spend(directory: Path, response_ids: Iterable[str], seconds: float) -> list[dict[str, object]]:
+    """`read_spend` once every one of `response_ids` has its line, or when `seconds` have passed: the proxy writes
+    spend from a success callback that runs after it answered."""
+    wanted: Final = set(response_ids)
+    deadline: Final = time.monotonic() + seconds
+    records = read_spend(directory)
+    for _ in range(int(seconds / POLL_SECONDS) + 1):
+        if wanted <= {str(record["response_id"]) for record in records} or time.monotonic() > deadline:
+            break
+        time.sleep(POLL_SECONDS)
+        records = read_spend(directory)
+    return records
 
 
 handler: Final = SpendLog()
