@@ -124,20 +124,20 @@ UUID_PATTERN: Final = re.compile(
 
 
 class _TokenDetails(TypedDict, total=False):
-    cacheReadTokens: StrictInt
-    cacheWriteTokens: StrictInt
-    reasoningTokens: StrictInt
+    cacheReadTokens: StrictInt | None
+    cacheWriteTokens: StrictInt | None
+    reasoningTokens: StrictInt | None
 
 
 class _TotalUsage(TypedDict, total=False):
-    """`finish.totalUsage`. `inputTokens` already includes cache reads and writes."""
+    """`finish.totalUsage`. `inputTokens` already includes cache reads and writes; a count may be absent or null."""
 
-    inputTokens: StrictInt
-    outputTokens: StrictInt
-    cachedInputTokens: StrictInt
-    reasoningTokens: StrictInt
-    inputTokenDetails: _TokenDetails
-    outputTokenDetails: _TokenDetails
+    inputTokens: StrictInt | None
+    outputTokens: StrictInt | None
+    cachedInputTokens: StrictInt | None
+    reasoningTokens: StrictInt | None
+    inputTokenDetails: _TokenDetails | None
+    outputTokenDetails: _TokenDetails | None
 
 
 _TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
@@ -235,12 +235,13 @@ def _usage(totals: object) -> Usage | None:
         total: Final = _TOTAL_USAGE.validate_python(totals)
     except ValidationError:
         return None
-    prompt_tokens: Final = total.get("inputTokens", 0)
-    completion_tokens: Final = total.get("outputTokens", 0)
-    inputs: Final = total.get("inputTokenDetails", {})
-    cache_read: Final = inputs.get("cacheReadTokens") or total.get("cachedInputTokens", 0)
-    cache_write: Final = inputs.get("cacheWriteTokens", 0)
-    reasoning: Final = total.get("outputTokenDetails", {}).get("reasoningTokens") or total.get("reasoningTokens")
+    prompt_tokens: Final = total.get("inputTokens") or 0
+    completion_tokens: Final = total.get("outputTokens") or 0
+    inputs: Final = total.get("inputTokenDetails") or {}
+    cache_read: Final = inputs.get("cacheReadTokens") or total.get("cachedInputTokens") or 0
+    cache_write: Final = inputs.get("cacheWriteTokens") or 0
+    outputs: Final = total.get("outputTokenDetails") or {}
+    reasoning: Final = outputs.get("reasoningTokens") or total.get("reasoningTokens")
     return Usage(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,

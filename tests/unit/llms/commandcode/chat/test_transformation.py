@@ -952,6 +952,21 @@ def test_cache_writes_map_to_cache_creation_input_tokens() -> None:
     assert usage.completion_tokens_details is None
 
 
+def test_null_counts_in_the_usage_count_as_absent_and_keep_the_others() -> None:
+    totals = {
+        "inputTokens": 1000,
+        "inputTokenDetails": {"cacheReadTokens": 600, "cacheWriteTokens": None},
+        "outputTokens": 10,
+        "outputTokenDetails": None,
+        "reasoningTokens": None,
+    }
+    usage = assembled([ndjson([finish(usage=totals)])])["usages"][0]
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (1000, 10, 1010)
+    assert usage.prompt_tokens_details.cached_tokens == 600
+    assert usage.cache_creation_input_tokens == 0
+    assert usage.completion_tokens_details is None
+
+
 def test_deltas_of_one_kind_in_one_read_leave_as_one_chunk() -> None:
     chunks = parse([ndjson(text_answer("a", "b", "c"))])
     assert len(chunks) == 1
