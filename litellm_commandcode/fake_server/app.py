@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
-from typing import Final
 
 from litellm_commandcode.fake_server import provider_api
 from litellm_commandcode.fake_server.catalog import models_listing
-from litellm_commandcode.fake_server.http_io import BadHttp, ClientGone, Connection, HttpRequest
+from litellm_commandcode.fake_server.http_io import Connection, HttpRequest, HttpServer
 from litellm_commandcode.fake_server.json_values import JsonDict, as_dict, as_list
 from litellm_commandcode.fake_server.plans import PLANNERS
 from litellm_commandcode.fake_server.protocol import FakeHttpError, error_envelope
@@ -20,10 +18,6 @@ from litellm_commandcode.fake_server.replies import BodyReply, Reply, StreamRepl
 from litellm_commandcode.fake_server.scenarios import Context, Scenario, check_scenario, parse_scenario, scenario_spec
 from litellm_commandcode.fake_server.state import RequestRecord, State
 from litellm_commandcode.fake_server.validation import check_auth, check_body, check_version, loads, loads_or_none
-
-DEFAULT_HOST: Final = "127.0.0.1"
-IDLE_TIMEOUT_SECONDS: Final = 75.0
-STOP_TIMEOUT_SECONDS: Final = 5.0
 
 
 def _plan_generate(request: HttpRequest, state: State, body: object | None, now: float) -> tuple[Scenario, Reply]:
@@ -44,55 +38,15 @@ def _plan_generate(request: HttpRequest, state: State, body: object | None, now:
 Planner = Callable[[HttpRequest, State, object | None, float], tuple[Scenario, Reply, JsonDict | None]]
 
 
-class App:
+class App(HttpServer):
     def __init__(self, state: State) -> None:
+        super().__init__()
         self.state = state
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, host: str, port: int) -> int:
-        bind = DEFAULT_HOST if host == "localhost" else host
-        self._server = await asyncio.start_server(self._serve, bind, port)
-        address = self._server.sockets[0].getsockname()
-        return int(address[1])
+    def malformed(self, status: int) -> BodyReply:
+        return json_reply(status, error_envelope(status, "BAD_REQUEST", "Malformed HTTP request."))
 
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
-        if self._server is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT_SECONDS)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        connection = Connection(reader, writer, self.state.next_connection())
-        try:
-            await self._request_loop(connection)
-        except (ClientGone, ConnectionError, OSError, asyncio.TimeoutError, asyncio.CancelledError):
-            pass
-        finally:
-            connection.close()
-            if task is not None:
-                self._tasks.discard(task)
-
-    async def _request_loop(self, connection: Connection) -> None:
-        while True:
-            try:
-                request = await asyncio.wait_for(connection.read_request(), IDLE_TIMEOUT_SECONDS)
-            except BadHttp as error:
-                reply = json_reply(error.status, error_envelope(error.status, "BAD_REQUEST", "Malformed HTTP request."))
-                await connection.send_body(reply, keep_alive=False)
-                return
-            if not await self._dispatch(connection, request):
-                return
-
-    async def _dispatch(self, connection: Connection, request: HttpRequest) -> bool:
+    async def dispatch(self, connection: Connection, request: HttpRequest) -> bool:
         if request.path == "/alpha/generate" and request.method == "POST":
             return await self._generate(connection, request)
         if request.path in provider_api.DOORS and request.method == "POST":

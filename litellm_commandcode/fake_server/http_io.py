@@ -1,11 +1,14 @@
-"""A small HTTP/1.1 server connection over asyncio streams: reads requests (Content-Length or chunked bodies,
-``Expect: 100-continue``, keep-alive) and writes whole bodies or chunked streams of :mod:`.replies` actions, including
-pauses and a reset (RST) of the connection."""
+"""A small HTTP/1.1 server over asyncio streams, loopback only: a connection reads requests (Content-Length or chunked
+bodies, ``Expect: 100-continue``, keep-alive) and writes whole bodies or chunked streams of :mod:`.replies` actions,
+including pauses and a reset (RST) of the connection; :class:`HttpServer` accepts connections and hands each request
+to its ``dispatch``. The fake Command Code server and ``benchmarks/fake_openai.py`` are built on it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import signal
 import socket
 import struct
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +18,9 @@ from typing import Final
 
 from litellm_commandcode.fake_server.replies import Action, BodyReply, Pause, Reset, StreamReply
 
+DEFAULT_HOST: Final = "127.0.0.1"
+IDLE_TIMEOUT_SECONDS: Final = 75.0
+STOP_TIMEOUT_SECONDS: Final = 5.0
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 READ_SIZE: Final = 64 * 1024
@@ -219,3 +225,74 @@ class Connection:
     def close(self) -> None:
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             self.writer.close()
+
+
+class HttpServer:
+    """Accepts connections until closed and answers their requests in turn with :meth:`dispatch`."""
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connections = itertools.count(1)
+
+    async def dispatch(self, connection: Connection, request: HttpRequest) -> bool:
+        """Answers `request`; True to read the connection's next request."""
+        raise NotImplementedError
+
+    def malformed(self, status: int) -> BodyReply:
+        """The answer to a request that is not HTTP/1.x, after which the connection closes."""
+        return BodyReply(status=status, body=b"")
+
+    async def start(self, host: str, port: int) -> int:
+        bind = DEFAULT_HOST if host == "localhost" else host
+        self._server = await asyncio.start_server(self._serve, bind, port)
+        address = self._server.sockets[0].getsockname()
+        return int(address[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
+        if self._server is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        connection = Connection(reader, writer, next(self._connections))
+        try:
+            await self._request_loop(connection)
+        except (ClientGone, ConnectionError, OSError, asyncio.TimeoutError, asyncio.CancelledError):
+            pass
+        finally:
+            connection.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _request_loop(self, connection: Connection) -> None:
+        while True:
+            try:
+                request = await asyncio.wait_for(connection.read_request(), IDLE_TIMEOUT_SECONDS)
+            except BadHttp as error:
+                await connection.send_body(self.malformed(error.status), keep_alive=False)
+                return
+            if not await self.dispatch(connection, request):
+                return
+
+
+async def serve_until_signal(server: HttpServer, host: str, port: int, ready: Callable[[int], str]) -> int:
+    """Serves until SIGINT or SIGTERM, after printing `ready(port)` (the line a parent process waits for)."""
+    bound = await server.start(host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(ready(bound), flush=True)
+    await stop.wait()
+    await server.close()
+    return 0

@@ -102,8 +102,9 @@ def parse_scenario(spec: str) -> Scenario:
     return Scenario(tokens[0], params)
 
 
-def check_scenario(scenario: Scenario) -> Scenario:
-    allowed = SCENARIO_PARAMS.get(scenario.name)
+def check_scenario(scenario: Scenario, table: Mapping[str, frozenset[str]] = SCENARIO_PARAMS) -> Scenario:
+    """`scenario` when `table` (scenario name -> the parameters it takes) knows it and its parameters."""
+    allowed = table.get(scenario.name)
     if allowed is None:
         raise FakeHttpError(400, "FAKE_BAD_SCENARIO", f"Unknown fake scenario: {scenario.name}")
     unknown = sorted(set(scenario.params) - allowed)
@@ -123,10 +124,14 @@ def scenario_names() -> tuple[str, ...]:
     return tuple(SCENARIO_PARAMS)
 
 
-def _marker_spec(body: object) -> str | None:
-    messages = as_list(as_dict(as_dict(body).get("params")).get("messages"))
-    match = MARKER_RE.search(last_user_text(messages))
+def directive(text: str) -> str | None:
+    """The scenario spec of the first ``[[fake:...]]`` directive in `text`."""
+    match = MARKER_RE.search(text)
     return match.group(1).strip() if match else None
+
+
+def _marker_spec(body: object) -> str | None:
+    return directive(last_user_text(as_list(as_dict(as_dict(body).get("params")).get("messages"))))
 
 
 def scenario_spec(body: object, headers: Mapping[str, str], key_scenarios: Mapping[str, str], default: str) -> str:
@@ -140,8 +145,9 @@ def scenario_spec(body: object, headers: Mapping[str, str], key_scenarios: Mappi
     return key_scenarios.get(token or "", "") or default
 
 
-def _param_number(ctx: Context, name: str, default: float, low: float, high: float) -> float:
-    raw = ctx.scenario.params.get(name)
+def number_param(params: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Parameter `name` as a number between `low` and `high`, `default` when absent."""
+    raw = params.get(name)
     if raw is None:
         return default
     try:
@@ -154,8 +160,8 @@ def _param_number(ctx: Context, name: str, default: float, low: float, high: flo
 
 
 def param_int(ctx: Context, name: str, default: int, low: int, high: int) -> int:
-    return int(_param_number(ctx, name, default, low, high))
+    return int(number_param(ctx.scenario.params, name, default, low, high))
 
 
 def param_seconds(ctx: Context, name: str, default: float, scale: float = 1.0) -> float:
-    return _param_number(ctx, name, default, 0.0, MAX_SLEEP_SECONDS * scale) / scale
+    return number_param(ctx.scenario.params, name, default, 0.0, MAX_SLEEP_SECONDS * scale) / scale

@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import threading
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Final
 
-from litellm_commandcode.fake_server.app import DEFAULT_HOST, STOP_TIMEOUT_SECONDS, App
+from litellm_commandcode.fake_server.app import App
+from litellm_commandcode.fake_server.http_io import DEFAULT_HOST, STOP_TIMEOUT_SECONDS, serve_until_signal
 from litellm_commandcode.fake_server.scenarios import DEFAULT_SCENARIO, validate_scenario_spec
 from litellm_commandcode.fake_server.state import RequestRecord, Settings, State
 from litellm_commandcode.fake_server.validation import parse_version
@@ -139,18 +139,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-async def _serve_cli(args: argparse.Namespace) -> int:
-    app = App(State(args.settings))
-    port = await app.start(args.host, args.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    print(READY_MESSAGE.format(url=_format_url(args.host, port)), flush=True)
-    await stop.wait()
-    await app.close()
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    return asyncio.run(_serve_cli(_parse_args(argv)))
+    args = _parse_args(argv)
+
+    def ready(port: int) -> str:
+        return READY_MESSAGE.format(url=_format_url(args.host, port))
+
+    return asyncio.run(serve_until_signal(App(State(args.settings)), args.host, args.port, ready))

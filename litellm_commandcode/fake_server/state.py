@@ -3,7 +3,6 @@ set per key, the live model list, and a record of every request it answered (rea
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass, field
 
@@ -59,12 +58,7 @@ class State:
         self._key_scenarios: dict[str, str] = {}
         self._records: list[RequestRecord] = []
         self._disconnects = 0
-        self._connections = itertools.count(1)
         self.models: JsonDict | None = None  # the live list GET /provider/v1/models answers, when set
-
-    def next_connection(self) -> int:
-        with self._lock:
-            return next(self._connections)
 
     def add_record(self, record: RequestRecord) -> None:
         with self._lock:
