@@ -121,7 +121,8 @@ class FakeCommandCodeServer:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m litellm_commandcode.fake_server", description=__doc__)
+    description = "An offline fake of Command Code's POST /alpha/generate and Provider API (loopback only)."
+    parser = argparse.ArgumentParser(prog="python -m litellm_commandcode.fake_server", description=description)
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default 0)")
     parser.add_argument("--host", default=DEFAULT_HOST, help="127.0.0.1 (default), localhost or ::1")
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="default scenario, e.g. 'slow delay_ms=20'")
