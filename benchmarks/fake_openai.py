@@ -14,23 +14,26 @@ Run `python -m benchmarks.fake_openai --port 0`; it prints `fake-openai listenin
 
 import argparse
 import asyncio
-import contextlib
 import json
-import re
-import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-HOST: Final = "127.0.0.1"
+from litellm_commandcode.fake_server.http_io import (
+    DEFAULT_HOST,
+    Connection,
+    HttpRequest,
+    HttpServer,
+    serve_until_signal,
+)
+from litellm_commandcode.fake_server.json_values import JsonDict
+from litellm_commandcode.fake_server.protocol import FakeHttpError, last_user_text
+from litellm_commandcode.fake_server.replies import Action, BodyReply, Pause, StreamReply, Write, frame
+from litellm_commandcode.fake_server.scenarios import check_scenario, directive, number_param, parse_scenario
+
 READY_MESSAGE: Final = "fake-openai listening on http://{host}:{port}"
-MARKER_RE: Final = re.compile(r"\[\[fake:([^\]]*)\]\]")
-MAX_HEAD_BYTES: Final = 64 * 1024
-MAX_BODY_BYTES: Final = 16 * 1024 * 1024
-IDLE_TIMEOUT_SECONDS: Final = 75.0
-STOP_TIMEOUT_SECONDS: Final = 5.0
 MAX_EVENTS: Final = 10_000_000
 MAX_SIZE: Final = 65_536
 MAX_BURST: Final = 100_000
@@ -41,15 +44,7 @@ SCENARIOS: Final[Mapping[str, frozenset[str]]] = {
     "long": frozenset({"events", "size", "burst"}),
     "slow": frozenset({"delay_ms", "events", "reasoning"}),
 }
-
-JsonDict = dict[str, object]
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+SSE_CONTENT_TYPE: Final = "text/event-stream; charset=utf-8"
 
 
 CONTENT: Final = "content"
@@ -76,42 +71,20 @@ class Plan:
         return sum(1 for kind, _ in self.pieces if kind != IDLE)
 
 
-def _scenario(spec: str) -> tuple[str, dict[str, str]]:
-    tokens: Final = spec.split()
-    if not tokens:
-        return "ok", {}
-    params: Final = dict(token.partition("=")[::2] for token in tokens[1:])
-    if tokens[0] not in SCENARIOS:
-        raise BadRequest(400, f"unknown fake scenario: {tokens[0]}")
-    unknown: Final = sorted(set(params) - SCENARIOS[tokens[0]])
-    if unknown:
-        raise BadRequest(400, f"unknown parameters for {tokens[0]}: {', '.join(unknown)}")
-    return tokens[0], params
+def _scenario(spec: str) -> tuple[str, Mapping[str, str]]:
+    scenario: Final = check_scenario(parse_scenario(spec), SCENARIOS)
+    return scenario.name, scenario.params
 
 
 def _number(params: Mapping[str, str], name: str, default: float, high: float) -> float:
-    raw: Final = params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as error:
-        raise BadRequest(400, f"parameter {name} must be a number: {raw}") from error
-    return min(max(value, 0.0), high)
+    return number_param(params, name, default, 0.0, high)
 
 
 def _last_user_text(body: Mapping[str, object]) -> str:
     messages: Final = body.get("messages")
     if not isinstance(messages, list):
-        raise BadRequest(400, "messages must be a list")
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
+        raise FakeHttpError(400, "invalid_request_error", "messages must be a list")
+    return last_user_text(messages)
 
 
 def _slow_pieces(events: int, reasoning: int) -> tuple[tuple[str, str], ...]:
@@ -123,8 +96,7 @@ def _slow_pieces(events: int, reasoning: int) -> tuple[tuple[str, str], ...]:
 
 
 def plan_for(body: Mapping[str, object], default_spec: str) -> Plan:
-    marker: Final = MARKER_RE.search(_last_user_text(body))
-    name, params = _scenario(marker.group(1).strip() if marker else default_spec)
+    name, params = _scenario(directive(_last_user_text(body)) or default_spec)
     if name == "long":
         events = int(_number(params, "events", 1000, MAX_EVENTS))
         size = max(1, int(_number(params, "size", 1, MAX_SIZE)))
@@ -161,17 +133,13 @@ def _sse(payload: object) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def _frame(payload: bytes) -> bytes:
-    return b"%x\r\n%b\r\n" % (len(payload), payload)
-
-
 def stream_writes(body: Mapping[str, object], plan: Plan, response_id: str) -> list[bytes]:
     """The HTTP chunks of an SSE answer: the role chunk, the pieces `plan.burst` per write, then the finish chunk, the
     usage chunk when `stream_options.include_usage`, and `[DONE]` in one last write."""
     created: Final = int(time.time())
     model: Final = str(body.get("model", "gpt-4o-mini"))
     events: Final[dict[tuple[str, str], bytes]] = {}
-    writes: Final = [_frame(_sse(_chunk(response_id, created, model, {"role": "assistant", "content": ""}, None)))]
+    writes: Final = [frame(_sse(_chunk(response_id, created, model, {"role": "assistant", "content": ""}, None)))]
     batch: list[bytes] = []
     for piece in plan.pieces:
         event = events.get(piece)
@@ -182,17 +150,17 @@ def stream_writes(body: Mapping[str, object], plan: Plan, response_id: str) -> l
             events[piece] = event
         batch.append(event)
         if len(batch) == plan.burst:
-            writes.append(_frame(b"".join(batch)))
+            writes.append(frame(b"".join(batch)))
             batch = []
     if batch:
-        writes.append(_frame(b"".join(batch)))
+        writes.append(frame(b"".join(batch)))
     tail: Final = [_sse(_chunk(response_id, created, model, {}, "stop"))]
     options: Final = body.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage"):
         usage_chunk = {**_chunk(response_id, created, model, {}, None), "choices": [], "usage": _usage(body, plan)}
         tail.append(_sse(usage_chunk))
     tail.append(b"data: [DONE]\n\n")
-    writes.append(_frame(b"".join(tail)))
+    writes.append(frame(b"".join(tail)))
     return writes
 
 
@@ -212,136 +180,57 @@ def completion_body(body: Mapping[str, object], plan: Plan, response_id: str) ->
     ).encode()
 
 
-def _head(status: int, headers: Sequence[tuple[str, str]]) -> bytes:
-    lines: Final = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}", *(f"{k}: {v}" for k, v in headers)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+def _error(status: int, message: str) -> BodyReply:
+    payload: Final = {"error": {"message": message, "type": "invalid_request_error"}}
+    return BodyReply(status=status, body=json.dumps(payload).encode())
 
 
-class Server:
+def _stream(writes: Sequence[bytes], delay: float) -> StreamReply:
+    actions: list[Action] = []
+    for index, data in enumerate(writes):
+        actions += [Pause(delay), Write(data)] if delay and index else [Write(data)]
+    return StreamReply(actions=tuple(actions), content_type=SSE_CONTENT_TYPE)
+
+
+class Server(HttpServer):
     def __init__(self, default_spec: str) -> None:
+        super().__init__()
         _scenario(default_spec)
         self.default_spec = default_spec
         self.requests = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, port: int) -> int:
-        self._server = await asyncio.start_server(self._serve, HOST, port)
-        return int(self._server.sockets[0].getsockname()[1])
+    def malformed(self, status: int) -> BodyReply:
+        return _error(status, "malformed HTTP request")
 
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=STOP_TIMEOUT_SECONDS)
+    async def dispatch(self, connection: Connection, request: HttpRequest) -> bool:
+        if request.method == "GET" and request.path in ("/health", "/v1/models"):
+            reply = BodyReply(status=200, body=json.dumps({"object": "list", "data": []}).encode())
+        elif request.method != "POST" or request.path not in ("/v1/chat/completions", "/chat/completions"):
+            reply = _error(404, f"no route for {request.method} {request.path}")
+        else:
+            return await self._chat(connection, request)
+        await connection.send_body(reply, request.keep_alive)
+        return request.keep_alive
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task: Final = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            while await asyncio.wait_for(self._one_request(reader, writer), IDLE_TIMEOUT_SECONDS):
-                pass
-        except (ConnectionError, OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        except asyncio.LimitOverrunError:
-            pass
-        finally:
-            with contextlib.suppress(ConnectionError, OSError, RuntimeError):
-                writer.close()
-            if task is not None:
-                self._tasks.discard(task)
-
-    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head: Final = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEAD_BYTES:
-            return False
-        request_line, *header_lines = head.decode("latin-1").split("\r\n")
-        method, target, _version = (request_line.split(" ") + ["", "", ""])[:3]
-        headers: Final = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in header_lines if line)
-        }
-        length: Final = int(headers.get("content-length", "0") or "0")
-        if length > MAX_BODY_BYTES or "chunked" in headers.get("transfer-encoding", ""):
-            await self._send_json(writer, 413, {"error": {"message": "body too large or chunked"}}, keep_alive=False)
-            return False
-        raw: Final = await reader.readexactly(length) if length else b""
-        keep_alive: Final = headers.get("connection", "").lower() != "close"
-        path: Final = target.split("?", 1)[0]
-        if method == "GET" and path in ("/health", "/v1/models"):
-            await self._send_json(writer, 200, {"object": "list", "data": []}, keep_alive)
-            return keep_alive
-        if method != "POST" or path not in ("/v1/chat/completions", "/chat/completions"):
-            await self._send_json(writer, 404, {"error": {"message": f"no route for {method} {path}"}}, keep_alive)
-            return keep_alive
-        return await self._chat(writer, raw, keep_alive)
-
-    async def _chat(self, writer: asyncio.StreamWriter, raw: bytes, keep_alive: bool) -> bool:
+    async def _chat(self, connection: Connection, request: HttpRequest) -> bool:
         self.requests += 1
         response_id: Final = f"chatcmpl-fake{self.requests:012d}"
         try:
-            body = json.loads(raw)
+            body = json.loads(request.body)
             if not isinstance(body, dict):
-                raise BadRequest(400, "the body must be a JSON object")
+                raise FakeHttpError(400, "invalid_request_error", "the body must be a JSON object")
             plan = plan_for(body, self.default_spec)
-        except (ValueError, BadRequest) as error:
-            message = error.message if isinstance(error, BadRequest) else f"invalid JSON: {error}"
-            await self._send_json(
-                writer, 400, {"error": {"message": message, "type": "invalid_request_error"}}, keep_alive
-            )
-            return keep_alive
+        except (ValueError, FakeHttpError) as error:
+            message = error.message if isinstance(error, FakeHttpError) else f"invalid JSON: {error}"
+            await connection.send_body(_error(400, message), request.keep_alive)
+            return request.keep_alive
         if not body.get("stream"):
             if plan.delay:
                 await asyncio.sleep(plan.delay * (len(plan.pieces) + 1))
-            await self._send(writer, 200, completion_body(body, plan, response_id), "application/json", keep_alive)
-            return keep_alive
-        connection: Final = "keep-alive" if keep_alive else "close"
-        headers: Final = [
-            ("Content-Type", "text/event-stream; charset=utf-8"),
-            ("Cache-Control", "no-cache"),
-            ("Transfer-Encoding", "chunked"),
-            ("Connection", connection),
-        ]
-        writer.write(_head(200, headers))
-        for index, data in enumerate(stream_writes(body, plan, response_id)):
-            if plan.delay and index:
-                await writer.drain()
-                await asyncio.sleep(plan.delay)
-            writer.write(data)
-            await writer.drain()
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
-        return keep_alive
-
-    async def _send_json(self, writer: asyncio.StreamWriter, status: int, payload: object, keep_alive: bool) -> None:
-        await self._send(writer, status, json.dumps(payload).encode(), "application/json", keep_alive)
-
-    async def _send(
-        self, writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str, keep_alive: bool
-    ) -> None:
-        headers: Final = [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Connection", "keep-alive" if keep_alive else "close"),
-        ]
-        writer.write(_head(status, headers) + body)
-        await writer.drain()
-
-
-async def _serve(port: int, scenario: str) -> int:
-    server: Final = Server(scenario)
-    bound: Final = await server.start(port)
-    stop: Final = asyncio.Event()
-    loop: Final = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    print(READY_MESSAGE.format(host=HOST, port=bound), flush=True)
-    await stop.wait()
-    await server.close()
-    return 0
+            await connection.send_body(BodyReply(200, completion_body(body, plan, response_id)), request.keep_alive)
+            return request.keep_alive
+        reply: Final = _stream(stream_writes(body, plan, response_id), plan.delay)
+        return await connection.send_stream(reply, request.keep_alive) and request.keep_alive
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -350,10 +239,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenario", default="ok", help="default scenario, e.g. 'long events=2000 burst=50'")
     args: Final = parser.parse_args(argv)
     try:
-        _scenario(args.scenario)
-    except BadRequest as error:
+        server: Final = Server(args.scenario)
+    except FakeHttpError as error:
         parser.error(error.message)
-    return asyncio.run(_serve(args.port, args.scenario))
+
+    def ready(port: int) -> str:
+        return READY_MESSAGE.format(host=DEFAULT_HOST, port=port)
+
+    return asyncio.run(serve_until_signal(server, DEFAULT_HOST, args.port, ready))
 
 
 if __name__ == "__main__":

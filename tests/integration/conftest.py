@@ -3,6 +3,7 @@ from typing import Final
 
 import pytest
 
+from litellm_commandcode.fake_server import FakeCommandCodeServer
 from tests.proxy_process import ProxyProcess, describe_exit
 
 
@@ -11,6 +12,13 @@ def _proxy_gone(proxy: ProxyProcess, returncode: int) -> str:
         f"the proxy (pid {proxy.process.pid}) is not running: it {describe_exit(returncode)}; "
         f"the end of its log ({proxy.log}):\n{proxy.log_tail()}"
     )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeCommandCodeServer]:
+    """The fake Command Code server of a test module (tests/support/fake_stack.py reads what it received)."""
+    with FakeCommandCodeServer() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from litellm.llms.commandcode.chat.transformation import session_thread_id
 from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests.proxy_process import ProxyProcess, proxy_env, running_proxy, write_config
+from tests.proxy_process import ProxyProcess, write_config
+from tests.support.fake_stack import openai_client, proxy_in_front
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 COST_MAP: Final = build_cost_map()
@@ -50,24 +51,16 @@ def config_path(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("agents-proxy")
-    env: Final = proxy_env(COMMANDCODE_API_BASE=server.url, COMMANDCODE_API_KEY=KEY, LITELLM_MASTER_KEY=MASTER_KEY)
-    with running_proxy(config_path(workdir), workdir / "proxy.log", env) as started:
+    config: Final = config_path(workdir)
+    with proxy_in_front(server, workdir, config, COMMANDCODE_API_KEY=KEY, LITELLM_MASTER_KEY=MASTER_KEY) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
 def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
-    ) as sdk_client:
+    with openai_client(proxy, MASTER_KEY, REQUEST_SECONDS) as sdk_client:
         yield sdk_client
 
 

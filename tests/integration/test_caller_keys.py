@@ -18,9 +18,9 @@ import yaml
 
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
+from tests.proxy_process import ROOT, ProxyProcess
 from tests.support import spend_log
-from tests.support.scale_out import upstream_keys
+from tests.support.fake_stack import proxy_in_front, upstream_keys
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -47,12 +47,6 @@ def caller_keys_config() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def spend_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("caller-keys-spend")
 
@@ -62,15 +56,13 @@ def proxy(
     server: FakeCommandCodeServer, spend_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("caller-keys")
-    config: Final = write_config(workdir, caller_keys_config())
     shutil.copy(Path(spend_log.__file__), workdir / "spend_log.py")
-    env: Final = proxy_env(
-        COMMANDCODE_API_BASE=server.url,
-        COMMANDCODE_API_KEY=SERVER_KEY,
-        LITELLM_MASTER_KEY=MASTER_KEY,
-        **{spend_log.SPEND_LOG_DIR_ENV: str(spend_dir)},
-    )
-    with running_proxy(config, workdir / "proxy.log", env) as started:
+    env: Final = {
+        "COMMANDCODE_API_KEY": SERVER_KEY,
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        spend_log.SPEND_LOG_DIR_ENV: str(spend_dir),
+    }
+    with proxy_in_front(server, workdir, caller_keys_config(), **env) as started:
         yield started
 
 

@@ -35,12 +35,19 @@ from litellm_commandcode.fake_server import (
     UNICODE_DELTAS,
     UNICODE_SPLIT_TEXT,
     FakeCommandCodeServer,
-    RequestRecord,
     expected_answer,
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens, number
-from tests.proxy_process import ProxyProcess, proxy_env, running_proxy
+from tests.proxy_process import ProxyProcess
+from tests.support.fake_stack import (
+    generate_body,
+    generate_params,
+    only_request,
+    proxy_in_front,
+    saw_disconnect,
+    upstream_key,
+)
 
 ROUTE_ENV: Final = "COMMANDCODE_ROUTE"
 WIRE_BODY_ONLY: Final = (
@@ -176,12 +183,6 @@ def door_applies(request: pytest.FixtureRequest, route: str) -> None:
         pytest.skip(str(marker.kwargs.get("reason", "checks the /alpha/generate wire body")))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def fresh_server(server: FakeCommandCodeServer) -> None:
     server.reset()
@@ -203,15 +204,16 @@ def proxy(
     server: FakeCommandCodeServer, route: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("conformance-proxy")
-    env: Final = proxy_env(
+    with proxy_in_front(
+        server,
+        workdir,
+        proxy_config(workdir),
         COMMANDCODE_ROUTE=route,
-        COMMANDCODE_API_BASE=server.url,
         COMMANDCODE_API_KEY=KEY,
         LITELLM_MASTER_KEY=MASTER_KEY,
         # Stock LiteLLM cools a deployment down after some errors; the error cases must not leak into each other.
         DEFAULT_COOLDOWN_TIME_SECONDS="0",
-    )
-    with running_proxy(proxy_config(workdir), workdir / "proxy.log", env) as started:
+    ) as started:
         yield started
 
 
@@ -519,25 +521,15 @@ async def run(
     return stream_answer([chunk async for chunk in stream], messages)
 
 
-def body_of(record: RequestRecord) -> dict[str, object]:
-    """The request as the generate door's body: what the provider sent there, or what a Provider API request stands
-    for (the fake computes its answer on that)."""
-    assert isinstance(record.generate_body, dict)
-    return record.generate_body
-
-
 def wire(server: FakeCommandCodeServer) -> dict[str, object]:
     """The `params` of the one request the fake received."""
-    [record] = server.requests
-    params: Final = body_of(record)["params"]
-    assert isinstance(params, dict)
-    return params
+    return generate_params(only_request(server))
 
 
 def fakes_answer(server: FakeCommandCodeServer) -> dict[str, object]:
-    [record] = server.requests
+    record: Final = only_request(server)
     assert record.status == 200
-    return expected_answer(body_of(record))
+    return expected_answer(generate_body(record))
 
 
 def tokens_of(usage: Mapping[str, object]) -> dict[str, object]:
@@ -562,16 +554,6 @@ def assert_is_the_fakes_answer(answer: Answer, server: FakeCommandCodeServer) ->
     assert answer.tool_calls == [(call["id"], call["name"], call["input"]) for call in calls]
     assert answer.finish_reasons == [FINISH_REASONS[str(expected["finish_reason"])]]
     return expected
-
-
-async def wait_for_disconnect(server: FakeCommandCodeServer) -> bool:
-    """Bounded in time and count: whether the fake saw its client leave within WAIT_SECONDS."""
-    deadline: Final = time.monotonic() + WAIT_SECONDS
-    for _ in range(int(WAIT_SECONDS / POLL_SECONDS) + 1):
-        if server.disconnects >= 1 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(POLL_SECONDS)
-    return server.disconnects >= 1
 
 
 async def tasks_left_after(before: set[asyncio.Task[object]]) -> set[asyncio.Task[object]]:
@@ -660,7 +642,7 @@ async def test_the_first_content_reaches_the_caller_while_the_fake_is_still_send
     seen: Final = await first_content_while_stalled(mode, server, gateways)
 
     assert seen == (BEFORE_THE_STALL, False)
-    assert await wait_for_disconnect(server), "the fake never saw its client leave"
+    assert await saw_disconnect(server, WAIT_SECONDS, POLL_SECONDS), "the fake never saw its client leave"
     assert [(record.disconnected, record.finished) for record in server.requests] == [(True, False)]
 
 
@@ -751,7 +733,7 @@ async def test_cancelling_the_task_mid_stream_closes_the_upstream_request_and_le
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert await wait_for_disconnect(server), "the fake never saw its client leave"
+    assert await saw_disconnect(server, WAIT_SECONDS, POLL_SECONDS), "the fake never saw its client leave"
     assert [(record.disconnected, record.finished) for record in server.requests] == [(True, False)]
     assert await tasks_left_after(before) == set()
 
@@ -766,7 +748,7 @@ async def test_closing_an_async_stream_early_closes_the_upstream_request_and_lea
             break
     await stream.aclose()
 
-    assert await wait_for_disconnect(server), "the fake never saw its client leave"
+    assert await saw_disconnect(server, WAIT_SECONDS, POLL_SECONDS), "the fake never saw its client leave"
     assert [(record.disconnected, record.finished) for record in server.requests] == [(True, False)]
     assert await tasks_left_after(before) == set()
 
@@ -787,9 +769,9 @@ async def test_a_sync_stream_dropped_early_closes_the_upstream_request_and_frees
             break
     del stream, chunk
 
-    assert await wait_for_disconnect(server), "the fake never saw its client leave"
+    assert await saw_disconnect(server, WAIT_SECONDS, POLL_SECONDS), "the fake never saw its client leave"
     response: Final = litellm.completion(**sdk_kwargs(server, [user("next one")], client=pool, timeout=5))
-    assert response.choices[0].message.content == expected_answer(body_of(server.requests[1]))["text"]
+    assert response.choices[0].message.content == expected_answer(generate_body(server.requests[1]))["text"]
     assert [(record.disconnected, record.finished) for record in server.requests] == [(True, False), (False, True)]
 
 
@@ -803,7 +785,7 @@ async def test_a_client_leaving_the_proxy_mid_stream_closes_the_upstream_request
             if line.startswith("data: {") and chunk_deltas([json.loads(line.removeprefix("data: "))]):
                 break
 
-    assert await wait_for_disconnect(server), "the fake never saw its client leave"
+    assert await saw_disconnect(server, WAIT_SECONDS, POLL_SECONDS), "the fake never saw its client leave"
     assert [(record.disconnected, record.finished) for record in server.requests] == [(True, False)]
 
 
@@ -911,7 +893,7 @@ def deployment(group: str, model: str, key: str, api_base: str, **model_info: ob
 
 
 def keys_of(server: FakeCommandCodeServer) -> list[tuple[str, int]]:
-    return [(record.headers["authorization"].removeprefix("Bearer "), record.status) for record in server.requests]
+    return [(upstream_key(record), record.status) for record in server.requests]
 
 
 async def routed(router: litellm.Router, mode: Mode, group: str, messages: Messages) -> Answer:
@@ -946,8 +928,8 @@ async def test_context_window_fallbacks_hand_a_too_long_prompt_to_the_bigger_dep
     # The Provider API door answers an error before any content with its HTTP status, not a 200 stream.
     first_status: Final = 400 if scenario == "http_400_context" or route == "provider_api" else 200
     assert keys_of(server) == [(SMALL_KEY, first_status), (BIG_KEY, 200)]
-    assert body_of(server.requests[1])["params"]["model"] == VISION_MODEL  # type: ignore[index]
-    expected: Final = expected_answer(body_of(server.requests[1]))
+    assert generate_body(server.requests[1])["params"]["model"] == VISION_MODEL  # type: ignore[index]
+    expected: Final = expected_answer(generate_body(server.requests[1]))
     assert answer.content == expected["text"]
     assert answer.reasoning == expected["reasoning"]
     assert tokens_of(answer.usage) == expected_tokens(expected)
@@ -979,8 +961,8 @@ async def test_pre_call_checks_skip_a_deployment_whose_context_window_is_too_sma
     short_answer: Final = await router.acompletion(model="coder", messages=[user("hi")])
 
     assert keys_of(server) == [(BIG_KEY, 200), (SMALL_KEY, 200)]
-    assert long_answer.choices[0].message.content == expected_answer(body_of(server.requests[0]))["text"]
-    assert short_answer.choices[0].message.content == expected_answer(body_of(server.requests[1]))["text"]
+    assert long_answer.choices[0].message.content == expected_answer(generate_body(server.requests[0]))["text"]
+    assert short_answer.choices[0].message.content == expected_answer(generate_body(server.requests[1]))["text"]
 
 
 @pytest.mark.usefixtures("isolated_model_cost")

@@ -47,6 +47,7 @@ from litellm_commandcode.registration import litellm_knows_commandcode
 from tests import proxy_process
 from tests.agent_matrix import agents
 from tests.proxy_process import ProxyProcess, running_proxy, write_config
+from tests.support.fake_stack import generate_body
 
 NATIVE: Final = litellm_knows_commandcode()
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -215,12 +216,6 @@ def registered() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("docs-proxy")
     config: Final = write_config(workdir, page_proxy_config(BLOCKS))
@@ -300,9 +295,7 @@ class Run:
         return self.requests[0]
 
     def answer(self, index: int = 0) -> dict[str, object]:
-        body: Final = self.requests[index].generate_body  # what the fake answered on, on either door
-        assert isinstance(body, dict)
-        return expected_answer(body)
+        return expected_answer(generate_body(self.requests[index]))  # what the fake answered on, on either door
 
 
 def for_proxy(code: str, proxy_url: str) -> str:

@@ -146,16 +146,6 @@ def wait_until(predicate: Callable[[], bool], seconds: float) -> bool:
     return predicate()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    fake = FakeCommandCodeServer(port=0)
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.fixture(autouse=True)
 def fresh_server(server: FakeCommandCodeServer) -> None:
     server.reset()

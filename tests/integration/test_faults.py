@@ -54,7 +54,7 @@ from litellm_commandcode.fake_server import (
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
-from tests.support.scale_out import upstream_keys
+from tests.support.fake_stack import disconnect_delay, openai_client, upstream_keys
 
 NATIVE: Final = litellm_knows_commandcode()
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -130,12 +130,6 @@ LITELLM_CORE_TOOL_CALLS: Final = (
 # ---------------------------------------------------------------------------------------------------------------------
 # Fixtures
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -222,9 +216,7 @@ def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
-    ) as sdk_client:
+    with openai_client(proxy, MASTER_KEY, REQUEST_SECONDS) as sdk_client:
         yield sdk_client
 
 
@@ -701,15 +693,6 @@ def test_proxy_timeout_answers_408_in_time(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def wait_for_disconnect(server: FakeCommandCodeServer, bound: float) -> float | None:
-    start: Final = time.monotonic()
-    while time.monotonic() - start < bound * 3:
-        if server.disconnects >= 1:
-            return time.monotonic() - start
-        time.sleep(0.005)
-    return None
-
-
 @pytest.mark.parametrize(
     ("scenario", "events_before_leaving"),
     [
@@ -737,7 +720,7 @@ def test_client_leaving_mid_stream_closes_the_upstream_connection(
             events += line.startswith("data: ")
             if events >= events_before_leaving:
                 break
-    delay: Final = wait_for_disconnect(server, DISCONNECT_BOUND_SECONDS)
+    delay: Final = disconnect_delay(server, DISCONNECT_BOUND_SECONDS)
 
     records: Final = server.requests
     row.observe(f"upstream closed after {delay:.3f} s" if delay is not None else "upstream still open")

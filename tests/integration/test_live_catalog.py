@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -32,12 +32,6 @@ RETIRED: Final = "zai-org/GLM-5"
 RENAMED: Final = "deepseek/deepseek-v4-flash"
 RENAMED_TO: Final = "deepseek/deepseek-v4-flash-0601"
 NEW: Final = "acme/coder-1"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -52,12 +52,6 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def cluster(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir: Final = tmp_path_factory.mktemp("load")
     probe_dir: Final = workdir / "probe"

@@ -3,7 +3,6 @@ door, Anthropic's `stop_reason: "pause_turn"` on the Provider API's `/messages` 
 times, and the caller gets one answer in every mode, on both doors. `/chat/completions` (OpenAI's schema) has no such
 reason: there the fake's paused part is a finished answer."""
 
-from collections.abc import Iterator
 from typing import Final
 
 import pytest
@@ -13,6 +12,7 @@ import litellm_commandcode
 from litellm.types.utils import ModelResponse, ModelResponseStream
 from litellm_commandcode.fake_server import FakeCommandCodeServer, load_catalog, pause_turn_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.support.fake_stack import generate_params
 
 MODEL: Final = "deepseek/deepseek-v4-flash"
 CLAUDE: Final = "claude-sonnet-4-6"
@@ -26,12 +26,6 @@ WHOLE_TEXT: Final = "You said: {question}\nThis is a deterministic answer from t
 @pytest.fixture(scope="module", autouse=True)
 def registered() -> None:
     assert litellm_commandcode.register() is (not litellm_knows_commandcode())
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)
@@ -85,10 +79,7 @@ def summed_tokens(server: FakeCommandCodeServer, times: int, model_id: str = MOD
     model: Final = load_catalog()[model_id]
     totals: Final = {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "reasoning_tokens": 0}
     for record in server.requests:
-        assert isinstance(record.generate_body, dict)
-        params = record.generate_body["params"]
-        assert isinstance(params, dict)
-        usage = pause_turn_answer(params, model, times).usage
+        usage = pause_turn_answer(generate_params(record), model, times).usage
         totals["prompt_tokens"] += usage.input_tokens
         totals["completion_tokens"] += usage.output_tokens
         totals["cached_tokens"] += usage.cache_read_tokens

@@ -14,8 +14,9 @@ import yaml
 
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
+from tests.proxy_process import ROOT, ProxyProcess
 from tests.support.config_env import header_env
+from tests.support.fake_stack import proxy_in_front
 
 CONFIG: Final = ROOT / "examples" / "config-production.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -24,26 +25,14 @@ REQUEST_SECONDS: Final = 60.0
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("production")
     config: Final = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     if litellm_knows_commandcode():
         config["litellm_settings"].pop("custom_provider_map")
-    path: Final = write_config(workdir, config)
     shutil.copy(CONFIG, workdir / "as-shipped.yaml")
-    env: Final = proxy_env(
-        COMMANDCODE_API_BASE=server.url,
-        COMMANDCODE_API_KEY="user_production",
-        LITELLM_MASTER_KEY=MASTER_KEY,
-        **header_env(CONFIG),
-    )
-    with running_proxy(path, workdir / "proxy.log", env) as started:
+    env: Final = {"COMMANDCODE_API_KEY": "user_production", "LITELLM_MASTER_KEY": MASTER_KEY, **header_env(CONFIG)}
+    with proxy_in_front(server, workdir, config, **env) as started:
         yield started
 
 

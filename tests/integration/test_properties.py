@@ -20,7 +20,8 @@ import litellm_commandcode
 from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig, ModelResponseIterator
 from litellm.llms.commandcode.common_utils import CommandCodeError
 from litellm.types.utils import ModelResponse, ModelResponseStream
-from litellm_commandcode.fake_server import GARBAGE_LINES, FakeHttpError, _check_body
+from litellm_commandcode.fake_server import GARBAGE_LINES, FakeHttpError
+from litellm_commandcode.fake_server.validation import check_body
 
 VISION_MODEL: Final = "claude-sonnet-4-6"
 THREAD_ID: Final = "6f1c0b9e-3a43-4c5e-9b1d-2f7f6f0c7a11"
@@ -232,7 +233,7 @@ def test_every_valid_conversation_becomes_a_valid_body_with_nothing_lost(row: Ro
             {"x-session-id": THREAD_ID},
         )
         try:
-            params, _ = _check_body(json.dumps(body).encode("utf-8"), {"x-session-id": THREAD_ID})
+            params, _ = check_body(json.dumps(body).encode("utf-8"), {"x-session-id": THREAD_ID})
         except FakeHttpError as error:
             raise AssertionError(f"the fake rejects the body: {error.status} {error.message}") from error
         assert lost_content(messages, params) == []

@@ -2,7 +2,6 @@
 without Provider API access, and the default route's "Proxy use detected" pointing at it."""
 
 import json
-from collections.abc import Iterator
 from typing import Final
 
 import httpx
@@ -23,12 +22,6 @@ ANSWER: Final = "You said: hi\nThis is a deterministic answer from the fake Comm
 @pytest.fixture(scope="module", autouse=True)
 def registered() -> None:
     assert litellm_commandcode.register() is (not litellm_knows_commandcode())
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -25,9 +25,9 @@ from openai.types.completion_usage import CompletionUsage
 from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import HTTP_FAULTS, FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests import proxy_process
 from tests.fake_answers import expected_tokens
-from tests.proxy_process import ProxyProcess, running_proxy, write_config
+from tests.proxy_process import ProxyProcess, write_config
+from tests.support.fake_stack import openai_client, proxy_in_front
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 CONFIG: Final = ROOT / "examples" / "config.yaml"
@@ -63,15 +63,6 @@ RATE_LIMIT_MESSAGE: Final = "RATE_LIMITED: Usage limit reached for the fiveHour 
 ROUTES: Final = ("generate", "provider_api")
 
 
-def proxy_env(api_base: str, route: str = "generate") -> dict[str, str]:
-    return proxy_process.proxy_env(
-        COMMANDCODE_API_BASE=api_base,
-        COMMANDCODE_API_KEY=COMMANDCODE_KEY,
-        LITELLM_MASTER_KEY=MASTER_KEY,
-        COMMANDCODE_ROUTE=route,
-    )
-
-
 def proxy_config(workdir: Path) -> Path:
     """The example config without cooldowns: stock LiteLLM cools the single deployment down for 5 s after a 401 (and
     1.110 ignores `DEFAULT_COOLDOWN_TIME_SECONDS=0`), and the error cases must not leak into each other. For a
@@ -81,12 +72,6 @@ def proxy_config(workdir: Path) -> Path:
     if litellm_knows_commandcode():
         config.pop("litellm_settings", None)
     return write_config(workdir, config)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module", params=ROUTES)
@@ -101,15 +86,14 @@ def proxy(
 ) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("proxy")
     config: Final = proxy_config(workdir)
-    with running_proxy(config, workdir / "proxy.log", proxy_env(server.url, route)) as started:
+    env: Final = {"COMMANDCODE_API_KEY": COMMANDCODE_KEY, "LITELLM_MASTER_KEY": MASTER_KEY, "COMMANDCODE_ROUTE": route}
+    with proxy_in_front(server, workdir, config, **env) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
 def client(proxy: ProxyProcess) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(
-        base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=REQUEST_SECONDS
-    ) as sdk_client:
+    with openai_client(proxy, MASTER_KEY, REQUEST_SECONDS) as sdk_client:
         yield sdk_client
 
 

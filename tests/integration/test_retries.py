@@ -18,8 +18,8 @@ import yaml
 
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
-from tests.support.scale_out import upstream_keys
+from tests.proxy_process import ROOT, ProxyProcess
+from tests.support.fake_stack import proxy_in_front, upstream_keys
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -89,17 +89,10 @@ def retries_config() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def proxy(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     workdir: Final = tmp_path_factory.mktemp("retries")
-    config: Final = write_config(workdir, retries_config())
-    env: Final = proxy_env(COMMANDCODE_API_BASE=server.url, COMMANDCODE_API_KEY=KEY, LITELLM_MASTER_KEY=MASTER_KEY)
-    with running_proxy(config, workdir / "proxy.log", env) as started:
+    config: Final = retries_config()
+    with proxy_in_front(server, workdir, config, COMMANDCODE_API_KEY=KEY, LITELLM_MASTER_KEY=MASTER_KEY) as started:
         yield started
 
 

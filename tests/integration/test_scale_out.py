@@ -30,8 +30,9 @@ from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens
 from tests.proxy_process import ROOT, ProxyProcess, proxy_env, write_config
 from tests.support import spend_log
+from tests.support.fake_stack import upstream_key, upstream_keys
 from tests.support.redis_server import RedisProcess, running_redis
-from tests.support.scale_out import running_proxies, upstream_keys
+from tests.support.scale_out import running_proxies
 
 CONFIG: Final = ROOT / "examples" / "config-scale-out.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -87,12 +88,6 @@ class Cluster:
     proxies: list[ProxyProcess]
     redis: RedisProcess
     spend_dir: Path
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +177,7 @@ def reported_tokens(server: FakeCommandCodeServer, group: str) -> dict[str, int]
     for record in server.requests:
         if record.status != 200 or not isinstance(record.body, dict):
             continue
-        key = record.headers["authorization"].removeprefix("Bearer ")
-        deployment = f"{group}-1" if key == KEY_A else f"{group}-2"
+        deployment = f"{group}-1" if upstream_key(record) == KEY_A else f"{group}-2"
         totals[deployment] += expected_tokens(expected_answer(record.body))["total_tokens"]
     return totals
 

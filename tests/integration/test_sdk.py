@@ -2,7 +2,7 @@
 server, after `litellm_commandcode.register()`: answers, usage and cost exactly as Command Code reported them."""
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +25,7 @@ from litellm.types.utils import (
 from litellm_commandcode.fake_server import FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens
+from tests.support.fake_stack import generate_body, generate_params
 
 NATIVE: Final = litellm_knows_commandcode()
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -69,12 +70,6 @@ def registered() -> None:
     assert litellm_commandcode.register() is (not NATIVE)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def fresh_server(server: FakeCommandCodeServer) -> None:
     server.reset()
@@ -97,27 +92,10 @@ def user(text: str) -> dict[str, object]:
     return {"role": "user", "content": text}
 
 
-def last_body(server: FakeCommandCodeServer) -> dict[str, object]:
-    """The last request as the generate door's body (what the fake's answer was computed on, on either door)."""
-    body: Final = server.requests[-1].generate_body
-    assert isinstance(body, dict)
-    return body
-
-
 def wire_params(server: FakeCommandCodeServer) -> dict[str, object]:
     """The `/alpha/generate` request's params as the provider sent them (default door only)."""
     assert server.requests[-1].path == "/alpha/generate"
-    params: Final = last_body(server)["params"]
-    assert isinstance(params, dict)
-    return params
-
-
-def generate_params(server: FakeCommandCodeServer) -> dict[str, object]:
-    """The params the fake's answer was computed on: the provider's wire params on the default door, the fake's
-    translation of the Provider API request on the other."""
-    params: Final = last_body(server)["params"]
-    assert isinstance(params, dict)
-    return params
+    return generate_params(server.requests[-1])
 
 
 def last_request(server: FakeCommandCodeServer) -> dict[str, object]:
@@ -214,7 +192,7 @@ def tool_calls_of(message: Message) -> list[tuple[str, str | None, object]]:
 
 def assert_matches_the_fake(outcome: Outcome, server: FakeCommandCodeServer, model: str) -> dict[str, int]:
     """The answer, usage and cost equal what the fake sent for the request it recorded; returns the token counts."""
-    answer: Final = expected_answer(last_body(server))
+    answer: Final = expected_answer(generate_body(server.requests[-1]))
     tokens: Final = expected_tokens(answer)
     sent_calls: Final = answer["tool_calls"]
     assert isinstance(sent_calls, list)
@@ -298,7 +276,7 @@ async def test_tool_call_round_trip_over_two_turns(mode: Mode, server: FakeComma
     assert_matches_the_fake(second, server, MODEL)
     assert second.message.content == "The tool returned: 18C and light rain."
     assert second.finish_reason == "stop"
-    assert generate_params(server)["messages"] == [
+    assert generate_params(server.requests[-1])["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "What is the weather in Paris?"}]},
         {
             "role": "assistant",
@@ -332,8 +310,8 @@ async def test_image_reaches_a_vision_model_as_an_image_part(mode: Mode, server:
     outcome: Final = await complete(mode, server, VISION_MODEL, [{"role": "user", "content": content}])
 
     assert_matches_the_fake(outcome, server, VISION_MODEL)
-    assert generate_params(server)["model"] == VISION_MODEL
-    assert generate_params(server)["messages"] == [
+    assert generate_params(server.requests[-1])["model"] == VISION_MODEL
+    assert generate_params(server.requests[-1])["messages"] == [
         {
             "role": "user",
             "content": [

@@ -9,7 +9,6 @@ import sys
 import sysconfig
 import textwrap
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
@@ -17,6 +16,7 @@ import pytest
 
 from litellm_commandcode.fake_server import FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
+from tests.support.fake_stack import generate_body
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
 PROVIDER_SOURCE: Final = REPOSITORY / "litellm" / "llms" / "commandcode"
@@ -71,12 +71,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built[0]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeCommandCodeServer]:
-    with FakeCommandCodeServer() as fake:
-        yield fake
-
-
 def test_the_wheel_has_no_file_under_litellm_and_carries_the_provider_in_its_own_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names: Final = archive.namelist()
@@ -123,8 +117,7 @@ def test_a_venv_with_the_wheel_completes_a_request_with_the_provider_from_the_pl
     )
     assert done.returncode == 0, done.stderr[-4000:]
     result: Final = json.loads(done.stdout.strip().splitlines()[-1])
-    body: Final = server.requests[-1].generate_body
-    assert isinstance(body, dict)
+    body: Final = generate_body(server.requests[-1])
     installed: Final = site / "litellm_commandcode"
     assert result == {
         "registered": True,

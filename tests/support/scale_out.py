@@ -9,7 +9,6 @@ from typing import Final
 
 import yaml
 
-from litellm_commandcode.fake_server import RequestRecord
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess, launch, stop_process, wait_until_live
 
@@ -27,11 +26,6 @@ def running_proxies(config: Path, count: int, workdir: Path, env: Mapping[str, s
     finally:
         for proxy in proxies:
             stop_process(proxy.process)
-
-
-def upstream_keys(records: Sequence[RequestRecord]) -> list[str]:
-    """The Command Code key each upstream request carried, in order."""
-    return [record.headers.get("authorization", "").removeprefix("Bearer ") for record in records]
 
 
 SCALE_OUT_CONFIG: Final = ROOT / "examples" / "config-scale-out.yaml"

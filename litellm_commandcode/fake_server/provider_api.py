@@ -1,4 +1,5 @@
-"""The fake server's second door: Command Code's Provider API (PROTOCOL.md §7), as far as it is known.
+"""The fake server's second door: Command Code's Provider API, as far as it is known (the "Command Code's Provider API"
+section of ``docs/providers/commandcode.md`` says what is known and what is guessed).
 
 ``POST /provider/v1/chat/completions`` (OpenAI's Chat Completions schema, every model but Claude) and
 ``POST /provider/v1/messages`` (Anthropic's Messages schema, Claude models) answer with the same deterministic answers
@@ -14,19 +15,44 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from litellm_commandcode import fake_server as fake
-from litellm_commandcode.fake_server import (
+from litellm_commandcode.fake_server.answers import answer_seed
+from litellm_commandcode.fake_server.catalog import ModelInfo, load_catalog
+from litellm_commandcode.fake_server.http_io import HttpRequest
+from litellm_commandcode.fake_server.json_values import JsonDict, as_dict, as_list, canonical, utf8
+from litellm_commandcode.fake_server.plans import PLANNERS
+from litellm_commandcode.fake_server.protocol import FakeHttpError
+from litellm_commandcode.fake_server.replies import (
+    Action,
     BodyReply,
-    FakeHttpError,
-    HttpRequest,
-    JsonDict,
+    Pause,
     Reply,
-    Scenario,
+    Reset,
     StreamReply,
+    Write,
+    frame,
+    json_reply,
+)
+from litellm_commandcode.fake_server.scenarios import (
+    DEFAULT_SCENARIO,
+    Context,
+    Scenario,
+    check_scenario,
+    parse_scenario,
+    scenario_spec,
+)
+from litellm_commandcode.fake_server.state import State
+from litellm_commandcode.fake_server.validation import (
+    DEFAULT_KEY_PREFIX,
+    UNAUTHORIZED_MESSAGE,
+    bearer,
+    check_images,
+    check_params,
+    check_tool_pairing,
+    loads_or_none,
 )
 
 PREFIX: Final = "/provider/v1"
@@ -92,17 +118,15 @@ class DoorError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _error_reply(door: Door, error: DoorError) -> BodyReply:
-    return fake._json_reply(error.status, door.error_body(error.status, error.code, error.message))
+def _door_error_reply(door: Door, error: DoorError) -> BodyReply:
+    return json_reply(error.status, door.error_body(error.status, error.code, error.message))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Requests → the generate door's parameters
 # ---------------------------------------------------------------------------------------------------------------------
-
-
 def _api_key(door: Door, headers: Mapping[str, str]) -> str | None:
-    token = fake._bearer(headers)
+    token = bearer(headers)
     if token is None and door.anthropic:
         token = headers.get("x-api-key", "").strip() or None
     return token
@@ -110,9 +134,9 @@ def _api_key(door: Door, headers: Mapping[str, str]) -> str | None:
 
 def _check_access(door: Door, headers: Mapping[str, str], keys: frozenset[str] | None) -> None:
     token = _api_key(door, headers)
-    accepted = token is not None and (token in keys if keys is not None else token.startswith(fake.DEFAULT_KEY_PREFIX))
+    accepted = token is not None and (token in keys if keys is not None else token.startswith(DEFAULT_KEY_PREFIX))
     if not accepted:
-        raise DoorError(401, "authentication_error", fake.UNAUTHORIZED_MESSAGE)
+        raise DoorError(401, "authentication_error", UNAUTHORIZED_MESSAGE)
     if token is not None and token.startswith(CLI_ONLY_KEY_PREFIX):
         raise DoorError(
             403,
@@ -124,7 +148,7 @@ def _check_access(door: Door, headers: Mapping[str, str], keys: frozenset[str] |
 def _text_of(content: object) -> str:
     if isinstance(content, str):
         return content
-    return "".join(str(part.get("text", "")) for part in fake._as_list(content) if isinstance(part, dict))
+    return "".join(str(part.get("text", "")) for part in as_list(content) if isinstance(part, dict))
 
 
 def _data_url_part(url: str) -> JsonDict:
@@ -136,13 +160,13 @@ def _openai_user_parts(content: object) -> list[JsonDict]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     parts: list[JsonDict] = []
-    for part in fake._as_list(content):
-        item = fake._as_dict(part)
+    for part in as_list(content):
+        item = as_dict(part)
         if item.get("type") == "text":
             parts.append({"type": "text", "text": str(item.get("text", ""))})
         elif item.get("type") == "image_url":
             image = item.get("image_url")
-            url = fake._as_dict(image).get("url") if isinstance(image, dict) else image
+            url = as_dict(image).get("url") if isinstance(image, dict) else image
             parts.append(_data_url_part(str(url)))
     return parts
 
@@ -165,12 +189,12 @@ def _openai_assistant_parts(message: JsonDict) -> list[JsonDict]:
     text = _text_of(message.get("content"))
     if text:
         parts.append({"type": "text", "text": text})
-    for call in fake._as_list(message.get("tool_calls")):
-        function = fake._as_dict(fake._as_dict(call).get("function"))
+    for call in as_list(message.get("tool_calls")):
+        function = as_dict(as_dict(call).get("function"))
         parts.append(
             {
                 "type": "tool-call",
-                "toolCallId": str(fake._as_dict(call).get("id")),
+                "toolCallId": str(as_dict(call).get("id")),
                 "toolName": str(function.get("name")),
                 "input": _arguments(function.get("arguments")),
             }
@@ -181,14 +205,14 @@ def _openai_assistant_parts(message: JsonDict) -> list[JsonDict]:
 def _tool_names(messages: Iterable[JsonDict]) -> dict[str, str]:
     names: dict[str, str] = {}
     for message in messages:
-        for call in fake._as_list(message.get("tool_calls")):
-            item = fake._as_dict(call)
-            names[str(item.get("id"))] = str(fake._as_dict(item.get("function")).get("name"))
+        for call in as_list(message.get("tool_calls")):
+            item = as_dict(call)
+            names[str(item.get("id"))] = str(as_dict(item.get("function")).get("name"))
     return names
 
 
 def _openai_messages(body: JsonDict) -> tuple[str, list[JsonDict]]:
-    messages = [fake._as_dict(message) for message in fake._as_list(body.get("messages"))]
+    messages = [as_dict(message) for message in as_list(body.get("messages"))]
     names = _tool_names(messages)
     system: list[str] = []
     wire: list[JsonDict] = []
@@ -212,8 +236,8 @@ def _openai_messages(body: JsonDict) -> tuple[str, list[JsonDict]]:
 
 def _openai_tools(body: JsonDict) -> list[JsonDict]:
     tools: list[JsonDict] = []
-    for tool in fake._as_list(body.get("tools")):
-        function = fake._as_dict(fake._as_dict(tool).get("function"))
+    for tool in as_list(body.get("tools")):
+        function = as_dict(as_dict(tool).get("function"))
         schema = function.get("parameters") or {"type": "object", "properties": {}}
         tools.append(
             {
@@ -226,7 +250,7 @@ def _openai_tools(body: JsonDict) -> list[JsonDict]:
 
 
 def _anthropic_image(block: JsonDict) -> JsonDict:
-    source = fake._as_dict(block.get("source"))
+    source = as_dict(block.get("source"))
     if source.get("type") == "base64":
         mime = str(source.get("media_type", "image/png"))
         return {"type": "image", "image": f"data:{mime};base64,{source.get('data', '')}", "mimeType": mime}
@@ -236,7 +260,7 @@ def _anthropic_image(block: JsonDict) -> JsonDict:
 def _anthropic_blocks(content: object) -> list[JsonDict]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
-    return [fake._as_dict(block) for block in fake._as_list(content)]
+    return [as_dict(block) for block in as_list(content)]
 
 
 def _anthropic_message(role: str, content: object, names: dict[str, str]) -> list[JsonDict]:
@@ -253,7 +277,7 @@ def _anthropic_message(role: str, content: object, names: dict[str, str]) -> lis
         elif kind == "tool_use":
             names[str(block.get("id"))] = str(block.get("name"))
             call = {"type": "tool-call", "toolCallId": str(block.get("id")), "toolName": str(block.get("name"))}
-            parts.append({**call, "input": fake._as_dict(block.get("input"))})
+            parts.append({**call, "input": as_dict(block.get("input"))})
         elif kind == "tool_result":
             call_id = str(block.get("tool_use_id"))
             output = {
@@ -270,8 +294,8 @@ def _anthropic_message(role: str, content: object, names: dict[str, str]) -> lis
 def _anthropic_messages(body: JsonDict) -> tuple[str, list[JsonDict]]:
     names: dict[str, str] = {}
     wire: list[JsonDict] = []
-    for message in fake._as_list(body.get("messages")):
-        item = fake._as_dict(message)
+    for message in as_list(body.get("messages")):
+        item = as_dict(message)
         role = item.get("role")
         if role not in ("user", "assistant"):
             raise DoorError(400, "invalid_request_error", f"messages: Unexpected role {role!r:.40}")
@@ -282,8 +306,8 @@ def _anthropic_messages(body: JsonDict) -> tuple[str, list[JsonDict]]:
 
 def _anthropic_tools(body: JsonDict) -> list[JsonDict]:
     tools: list[JsonDict] = []
-    for tool in fake._as_list(body.get("tools")):
-        item = fake._as_dict(tool)
+    for tool in as_list(body.get("tools")):
+        item = as_dict(tool)
         schema = item.get("input_schema") or {"type": "object", "properties": {}}
         tools.append(
             {"name": str(item.get("name")), "description": str(item.get("description", "")), "input_schema": schema}
@@ -291,9 +315,9 @@ def _anthropic_tools(body: JsonDict) -> list[JsonDict]:
     return tools
 
 
-def _model(door: Door, body: JsonDict) -> fake.ModelInfo:
+def _model(door: Door, body: JsonDict) -> ModelInfo:
     model_id = body.get("model")
-    model = fake.load_catalog().get(model_id) if isinstance(model_id, str) else None
+    model = load_catalog().get(model_id) if isinstance(model_id, str) else None
     if model is None:
         code = "invalid_request_error" if door.anthropic else "unsupported_model"
         raise DoorError(400, code, f"Model not supported: {model_id!r:.80}")
@@ -303,12 +327,12 @@ def _model(door: Door, body: JsonDict) -> fake.ModelInfo:
     return model
 
 
-def generate_params(door: Door, body: JsonDict) -> tuple[JsonDict, fake.ModelInfo]:
+def generate_params(door: Door, body: JsonDict) -> tuple[JsonDict, ModelInfo]:
     """The generate door's `params` for a Provider API request body (the answer and usage are computed on them)."""
     model = _model(door, body)
     system, messages = _anthropic_messages(body) if door.anthropic else _openai_messages(body)
     tools = _anthropic_tools(body) if door.anthropic else _openai_tools(body)
-    if door.anthropic and fake._as_dict(body.get("tool_choice")).get("type") == "none":
+    if door.anthropic and as_dict(body.get("tool_choice")).get("type") == "none":
         tools = []
     if not door.anthropic and body.get("tool_choice") == "none":
         tools = []
@@ -318,9 +342,9 @@ def generate_params(door: Door, body: JsonDict) -> tuple[JsonDict, fake.ModelInf
     params: JsonDict = {"model": model.id, "messages": messages, "tools": tools, "system": system}
     params.update({"max_tokens": max_tokens, "stream": True})
     try:
-        fake._check_params(params)
-        fake._check_tool_pairing(messages)
-        fake._check_images(messages, model)
+        check_params(params)
+        check_tool_pairing(messages)
+        check_images(messages, model)
     except FakeHttpError as error:
         raise DoorError(400, "invalid_request_error", error.message) from error
     return params, model
@@ -329,8 +353,6 @@ def generate_params(door: Door, body: JsonDict) -> tuple[JsonDict, fake.ModelInf
 # ---------------------------------------------------------------------------------------------------------------------
 # Planned events → the door's answers
 # ---------------------------------------------------------------------------------------------------------------------
-
-
 def _payload(data: bytes) -> bytes:
     """The bytes inside one chunked-encoding write."""
     payload = b""
@@ -345,11 +367,11 @@ def _payload(data: bytes) -> bytes:
 def _events_of(lines: Iterable[bytes]) -> list[JsonDict]:
     """The generate door's NDJSON events in complete lines (lines that are not JSON are skipped, as every client of
     that door does)."""
-    loaded = (fake._loads_or_none(line.strip()) for line in lines if line.strip())
+    loaded = (loads_or_none(line.strip()) for line in lines if line.strip())
     return [event for event in loaded if isinstance(event, dict)]
 
 
-Step = list[JsonDict] | fake._Pause | fake._Reset
+Step = list[JsonDict] | Pause | Reset
 
 
 def _steps(reply: StreamReply) -> list[Step]:
@@ -358,7 +380,7 @@ def _steps(reply: StreamReply) -> list[Step]:
     steps: list[Step] = []
     held = b""
     for action in reply.actions:
-        if not isinstance(action, fake._Write):
+        if not isinstance(action, Write):
             steps.append(action)
             continue
         for _ in range(action.count):
@@ -391,8 +413,8 @@ def _first_error_before_content(steps: Sequence[Step]) -> JsonDict | None:
 
 
 def _usage_openai(wire: JsonDict) -> JsonDict:
-    details = fake._as_dict(wire.get("inputTokenDetails"))
-    output = fake._as_dict(wire.get("outputTokenDetails"))
+    details = as_dict(wire.get("inputTokenDetails"))
+    output = as_dict(wire.get("outputTokenDetails"))
     prompt, completion = int(wire.get("inputTokens", 0)), int(wire.get("outputTokens", 0))
     return {
         "prompt_tokens": prompt,
@@ -404,7 +426,7 @@ def _usage_openai(wire: JsonDict) -> JsonDict:
 
 
 def _usage_anthropic(wire: JsonDict) -> JsonDict:
-    details = fake._as_dict(wire.get("inputTokenDetails"))
+    details = as_dict(wire.get("inputTokenDetails"))
     cache_read, cache_write = int(details.get("cacheReadTokens", 0)), int(details.get("cacheWriteTokens", 0))
     return {
         "input_tokens": int(wire.get("inputTokens", 0)) - cache_read - cache_write,
@@ -458,19 +480,19 @@ def _openai_body(collected: _Collected, model: str, response_id: str) -> JsonDic
         message["reasoning_content"] = collected.reasoning
     if collected.calls:
         message["tool_calls"] = [_openai_call(call) for call in collected.calls]
-    finish = fake._as_dict(collected.finish)
+    finish = as_dict(collected.finish)
     return {
         "id": f"chatcmpl-{response_id}",
         "object": "chat.completion",
         "created": 0,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": _finish_reason(collected, OPENAI_FINISH)}],
-        "usage": _usage_openai(fake._as_dict(finish.get("totalUsage"))),
+        "usage": _usage_openai(as_dict(finish.get("totalUsage"))),
     }
 
 
 def _openai_call(event: JsonDict) -> JsonDict:
-    arguments = fake._canonical(event.get("input") if isinstance(event.get("input"), dict) else {})
+    arguments = canonical(event.get("input") if isinstance(event.get("input"), dict) else {})
     return {
         "id": event.get("toolCallId"),
         "type": "function",
@@ -488,7 +510,7 @@ def _anthropic_body(collected: _Collected, model: str, response_id: str) -> Json
         content.append(
             {"type": "tool_use", "id": call.get("toolCallId"), "name": call.get("toolName"), "input": call.get("input")}
         )
-    finish = fake._as_dict(collected.finish)
+    finish = as_dict(collected.finish)
     return {
         "id": f"msg_{response_id}",
         "type": "message",
@@ -497,31 +519,31 @@ def _anthropic_body(collected: _Collected, model: str, response_id: str) -> Json
         "content": content,
         "stop_reason": _finish_reason(collected, ANTHROPIC_STOP),
         "stop_sequence": None,
-        "usage": _usage_anthropic(fake._as_dict(finish.get("totalUsage"))),
+        "usage": _usage_anthropic(as_dict(finish.get("totalUsage"))),
     }
 
 
 def _whole_answer(door: Door, steps: Sequence[Step], model: str, response_id: str) -> Reply:
     collected = _Collected()
-    pauses: list[fake._Action] = []
+    pauses: list[Action] = []
     for step in steps:
-        if isinstance(step, fake._Reset):
+        if isinstance(step, Reset):
             return StreamReply(actions=(*pauses, step))
-        if isinstance(step, fake._Pause):
+        if isinstance(step, Pause):
             pauses.append(step)
             continue
         for event in step:
             collected.add(event)
     if collected.error is not None:
         status, message = _wire_error(collected.error)
-        return fake._json_reply(status, door.error_body(status, "server_error", message))
+        return json_reply(status, door.error_body(status, "server_error", message))
     if collected.finish is None and not collected.aborted:
-        return fake._json_reply(502, door.error_body(502, "server_error", "Upstream stream ended before completion"))
+        return json_reply(502, door.error_body(502, "server_error", "Upstream stream ended before completion"))
     body = (_anthropic_body if door.anthropic else _openai_body)(collected, model, response_id)
-    payload = fake._json_reply(200, body)
+    payload = json_reply(200, body)
     if not pauses:
         return payload
-    return StreamReply(actions=(*pauses, fake._Write(fake._frame(payload.body))), content_type="application/json")
+    return StreamReply(actions=(*pauses, Write(frame(payload.body))), content_type="application/json")
 
 
 def _sse(data: object, event: str | None = None) -> bytes:
@@ -529,7 +551,7 @@ def _sse(data: object, event: str | None = None) -> bytes:
     OpenAI and Anthropic stream parsers read, splits lines at them, cutting a raw one's JSON in two."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("\u2028", "\\u2028")
     head = f"event: {event}\n" if event else ""
-    return fake._utf8(head + "data: " + text.replace("\u2029", "\\u2029") + "\n\n")
+    return utf8(head + "data: " + text.replace("\u2029", "\\u2029") + "\n\n")
 
 
 class _OpenAIStream:
@@ -561,7 +583,7 @@ class _OpenAIStream:
             self.calls += 1
             return self._chunk({**role, "tool_calls": [call]})
         if kind in ("finish", "abort"):
-            usage = _usage_openai(fake._as_dict(fake._as_dict(self.collected.finish).get("totalUsage")))
+            usage = _usage_openai(as_dict(as_dict(self.collected.finish).get("totalUsage")))
             base = {"id": self.id, "object": "chat.completion.chunk", "created": 0, "model": self.model}
             final = self._chunk(role, _finish_reason(self.collected, OPENAI_FINISH))
             return final + _sse({**base, "choices": [], "usage": usage}) + b"data: [DONE]\n\n"
@@ -620,14 +642,14 @@ class _AnthropicStream:
             return self._delta("thinking", {"type": "thinking_delta", "thinking": str(event.get("text", ""))})
         if kind == "tool-call" and not event.get("providerExecuted"):
             block = {"type": "tool_use", "id": event.get("toolCallId"), "name": event.get("toolName"), "input": {}}
-            arguments = fake._canonical(event.get("input") if isinstance(event.get("input"), dict) else {})
+            arguments = canonical(event.get("input") if isinstance(event.get("input"), dict) else {})
             delta = {"type": "input_json_delta", "partial_json": arguments}
             out = self._start("tool_use", block)
             out += _sse({"type": "content_block_delta", "index": self.index, "delta": delta}, "content_block_delta")
             return out + self._stop()
         if kind in ("finish", "abort"):
             out = self._stop() if self.started else self._start("text", _empty_block("text")) + self._stop()
-            usage = _usage_anthropic(fake._as_dict(fake._as_dict(self.collected.finish).get("totalUsage")))
+            usage = _usage_anthropic(as_dict(as_dict(self.collected.finish).get("totalUsage")))
             delta = {"stop_reason": _finish_reason(self.collected, ANTHROPIC_STOP), "stop_sequence": None}
             out += _sse({"type": "message_delta", "delta": delta, "usage": usage}, "message_delta")
             return out + _sse({"type": "message_stop"}, "message_stop")
@@ -645,14 +667,14 @@ def _empty_block(kind: str) -> JsonDict:
 
 def _streamed_answer(door: Door, steps: Sequence[Step], model: str, response_id: str) -> Reply:
     writer = _AnthropicStream(model, response_id) if door.anthropic else _OpenAIStream(model, response_id)
-    actions: list[fake._Action] = []
+    actions: list[Action] = []
     for step in steps:
         if not isinstance(step, list):
             actions.append(step)
             continue
         data = b"".join(writer.event(event) for event in step)
         if data:
-            actions.append(fake._Write(fake._frame(data)))
+            actions.append(Write(frame(data)))
     return StreamReply(actions=tuple(actions))
 
 
@@ -663,7 +685,7 @@ def _translated(door: Door, reply: Reply, body: JsonDict, model: str, response_i
     early = _first_error_before_content(steps)
     if early is not None:
         status, message = _wire_error(early)
-        return fake._json_reply(status, door.error_body(status, "server_error", message))
+        return json_reply(status, door.error_body(status, "server_error", message))
     answer = _streamed_answer if body.get("stream") is True else _whole_answer
     planned = answer(door, steps, model, response_id)
     if isinstance(planned, StreamReply) and reply.delay_before:
@@ -672,41 +694,36 @@ def _translated(door: Door, reply: Reply, body: JsonDict, model: str, response_i
 
 
 def _translated_error(door: Door, reply: BodyReply) -> BodyReply:
-    envelope = fake._as_dict(fake._loads_or_none(reply.body))
-    error = fake._as_dict(envelope.get("error"))
+    envelope = as_dict(loads_or_none(reply.body))
+    error = as_dict(envelope.get("error"))
     if not error:
         return reply
     extra: JsonDict = {"rateLimit": error["rateLimit"]} if "rateLimit" in error else {}
     code = str(error.get("code", "server_error"))
     body = door.error_body(reply.status, code, str(error.get("message", "")), extra)
-    return fake._json_reply(reply.status, body, reply.headers)
+    return json_reply(reply.status, body, reply.headers)
 
 
 def plan(
-    request: HttpRequest, state: fake._State, body: object | None, now: float
+    request: HttpRequest, state: State, body: object | None, now: float
 ) -> tuple[Scenario, Reply, JsonDict | None]:
     """(scenario, reply, the generate door's body it stands for) for a Provider API request."""
     door = DOORS[request.path]
-    scenario = Scenario(fake.DEFAULT_SCENARIO)
+    scenario = Scenario(DEFAULT_SCENARIO)
     try:
         _check_access(door, request.headers, state.settings.keys)
         if not isinstance(body, dict):
             raise DoorError(400, "invalid_request_error", "Malformed JSON in request body")
         params, model = generate_params(door, body)
         generate_body: JsonDict = {"params": params}
-        spec = fake._scenario_spec(
-            generate_body, request.headers, state.key_scenarios(), state.settings.default_scenario
-        )
-        scenario = fake.parse_scenario(spec)
-        context = fake._Context(params, model, fake.check_scenario(scenario), "", now)
-        reply = fake.PLANNERS[scenario.name](context)
-        response_id = fake._seed(params)[:24]
+        spec = scenario_spec(generate_body, request.headers, state.key_scenarios(), state.settings.default_scenario)
+        scenario = parse_scenario(spec)
+        context = Context(params, model, check_scenario(scenario), "", now)
+        reply = PLANNERS[scenario.name](context)
+        response_id = answer_seed(params)[:24]
         return scenario, _translated(door, reply, body, model.id, response_id), generate_body
     except DoorError as error:
-        return scenario, _error_reply(door, error), None
+        return scenario, _door_error_reply(door, error), None
     except FakeHttpError as error:
         code = "invalid_request_error" if error.status == 400 else error.code
-        return scenario, _error_reply(door, DoorError(error.status, code, error.message)), None
-
-
-Planner = Callable[[HttpRequest, "fake._State", object | None, float], tuple[Scenario, Reply, JsonDict | None]]
+        return scenario, _door_error_reply(door, DoorError(error.status, code, error.message)), None
