@@ -923,3 +923,15 @@ def test_the_coding_agent_configurations_on_the_page_are_the_ones_the_matrix_run
         for old, new in substitutions:
             expected = expected.replace(old, new)
         assert text == expected, f"{agent.name}: {path}"
+
+
+ARCHITECTURE_PATH: Final = re.compile(
+    r"`((?:litellm|litellm_commandcode|tests|benchmarks|scripts|examples|docs)/[^`]*)`"
+)
+
+
+def test_every_path_architecture_md_names_exists() -> None:
+    text: Final = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    named: Final = sorted(set(ARCHITECTURE_PATH.findall(text)))
+    assert len(named) >= 20
+    assert [path for path in named if not (ROOT / path).exists()] == []
