@@ -7,6 +7,7 @@ the URL, the key, the model ids and the errors (the same `CommandCodeError`, usa
 """
 
 import json
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, cast
 
@@ -205,8 +206,46 @@ def provider_api_error(
     return CommandCodeError(status_code=status, message=message, headers={**caller_headers, **extra})
 
 
-class _ProviderAPI:
-    """What both Provider API configs share: the provider's name (costs, logging) and its errors."""
+class _ProviderAPI(BaseConfig):
+    """What both Provider API configs share: the provider's name (costs, logging), its errors, and the response with
+    the server's own finish reason kept where the continuation of a paused answer (`pause_turn`) looks for it: LiteLLM
+    maps a reason it does not know to `stop`. Listed first among the bases, so that `super()` is LiteLLM's config."""
+
+    @staticmethod
+    @abstractmethod
+    def server_finish_reason(body: object) -> str | None:
+        """The finish reason as the server wrote it in a response body."""
+
+    def transform_response(
+        self,
+        model: str,
+        raw_response: httpx.Response,
+        model_response: ModelResponse,
+        logging_obj: "LiteLLMLoggingObj",
+        request_data: JsonObject,  # mutable-ok: inherited contract
+        messages: list[AllMessageValues],  # mutable-ok: inherited contract
+        optional_params: JsonObject,  # mutable-ok: inherited contract
+        litellm_params: JsonObject,  # mutable-ok: inherited contract
+        encoding: "Tokenizer | None",
+        api_key: str | None = None,
+        json_mode: bool | None = None,
+    ) -> ModelResponse:
+        # super() is the OpenAI or Anthropic config listed after this class, not BaseConfig's abstract method.
+        response: Final = super().transform_response(  # type: ignore[safe-super]
+            model,
+            raw_response,
+            model_response,
+            logging_obj,
+            request_data,
+            messages,
+            optional_params,
+            litellm_params,
+            encoding,
+            api_key,
+            json_mode,
+        )
+        response._hidden_params[RAW_FINISH_REASON_KEY] = self.server_finish_reason(_json_body(raw_response))
+        return response
 
     @property
     def custom_llm_provider(self) -> str | None:
@@ -222,7 +261,12 @@ class _ProviderAPI:
 
 
 class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
-    """`POST {api_base}/provider/v1/chat/completions`: OpenAI's schema, LiteLLM's OpenAI transformation."""
+    """`POST {api_base}/provider/v1/chat/completions`: OpenAI's schema, LiteLLM's OpenAI transformation. OpenAI's
+    schema has no `pause_turn`; one that arrives anyway is continued too."""
+
+    @staticmethod
+    def server_finish_reason(body: object) -> str | None:
+        return openai_finish_reason(body)
 
     def validate_environment(
         self,
@@ -285,38 +329,6 @@ class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
         )
         return request
 
-    def transform_response(
-        self,
-        model: str,
-        raw_response: httpx.Response,
-        model_response: ModelResponse,
-        logging_obj: "LiteLLMLoggingObj",
-        request_data: JsonObject,  # mutable-ok: inherited contract
-        messages: list[AllMessageValues],  # mutable-ok: inherited contract
-        optional_params: JsonObject,  # mutable-ok: inherited contract
-        litellm_params: JsonObject,  # mutable-ok: inherited contract
-        encoding: "Tokenizer | None",
-        api_key: str | None = None,
-        json_mode: bool | None = None,
-    ) -> ModelResponse:
-        """LiteLLM's OpenAI response, with the server's own `finish_reason` kept where the continuation of a paused
-        answer looks for it (OpenAI's schema has no `pause_turn`; one that arrives anyway is continued too)."""
-        response: Final = super().transform_response(
-            model,
-            raw_response,
-            model_response,
-            logging_obj,
-            request_data,
-            messages,
-            optional_params,
-            litellm_params,
-            encoding,
-            api_key,
-            json_mode,
-        )
-        response._hidden_params[RAW_FINISH_REASON_KEY] = openai_finish_reason(_json_body(raw_response))
-        return response
-
     def get_model_response_iterator(
         self,
         streaming_response: Iterator[str] | AsyncIterator[str] | ModelResponse,
@@ -329,6 +341,10 @@ class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
 class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
     """`POST {api_base}/provider/v1/messages` for Claude models: Anthropic's schema, LiteLLM's Anthropic
     transformation. The key goes as `Authorization: Bearer` (what every Provider API route takes) and as `x-api-key`."""
+
+    @staticmethod
+    def server_finish_reason(body: object) -> str | None:
+        return anthropic_stop_reason(body)
 
     def validate_environment(
         self,
@@ -402,38 +418,6 @@ class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
             headers,
         )
         return request
-
-    def transform_response(
-        self,
-        model: str,
-        raw_response: httpx.Response,
-        model_response: ModelResponse,
-        logging_obj: "LiteLLMLoggingObj",
-        request_data: JsonObject,  # mutable-ok: inherited contract
-        messages: list[AllMessageValues],  # mutable-ok: inherited contract
-        optional_params: JsonObject,  # mutable-ok: inherited contract
-        litellm_params: JsonObject,  # mutable-ok: inherited contract
-        encoding: "Tokenizer | None",
-        api_key: str | None = None,
-        json_mode: bool | None = None,
-    ) -> ModelResponse:
-        """LiteLLM's Anthropic response, with Anthropic's own `stop_reason` kept where the continuation of a paused
-        answer (`pause_turn`) looks for it: LiteLLM maps a reason it does not know to `stop`."""
-        response: Final = super().transform_response(
-            model,
-            raw_response,
-            model_response,
-            logging_obj,
-            request_data,
-            messages,
-            optional_params,
-            litellm_params,
-            encoding,
-            api_key,
-            json_mode,
-        )
-        response._hidden_params[RAW_FINISH_REASON_KEY] = anthropic_stop_reason(_json_body(raw_response))
-        return response
 
     def get_model_response_iterator(
         self,
