@@ -52,6 +52,7 @@ from tests.support import task_probe  # noqa: E402
 from tests.support.redis_server import running_redis  # noqa: E402
 from tests.support.scale_out import SCALE_OUT_CONFIG, cluster_config, running_proxies  # noqa: E402
 from tests.support.sockets import open_sockets  # noqa: E402
+from tests.support.sse import parse_sse  # noqa: E402
 
 STALL_TIMEOUT_SECONDS: Final = 2.0
 GROUPS: Final[Mapping[str, Mapping[str, object]]] = {
@@ -173,23 +174,6 @@ def answer_to(text: str) -> str:
     return f"You said: {text}\n{REPLY_SUFFIX}"
 
 
-def sse_content(raw: str) -> tuple[str, list[object], bool]:
-    """The streamed text, the error payloads, and whether the stream ended with [DONE]."""
-    text: Final[list[str]] = []
-    errors: Final[list[object]] = []
-    done = False
-    for line in raw.splitlines():
-        if line == "data: [DONE]":
-            done = True
-        elif line.startswith("data: "):
-            payload = json.loads(line.removeprefix("data: "))
-            if "error" in payload:
-                errors.append(payload["error"])
-            for choice in payload.get("choices") or []:
-                text.append((choice.get("delta") or {}).get("content") or "")
-    return "".join(text), errors, done
-
-
 async def one_stream(http: httpx.AsyncClient, text: str) -> str | None:
     """None when the answer is exactly right, else what was wrong."""
     try:
@@ -197,11 +181,11 @@ async def one_stream(http: httpx.AsyncClient, text: str) -> str | None:
             raw = (await response.aread()).decode()
     except httpx.HTTPError as error:
         return f"{type(error).__name__}: {error}"
-    content, errors, done = sse_content(raw)
-    if response.status_code != 200 or errors or not done:
-        return f"status {response.status_code}, errors {errors[:1]}, [DONE] {done}"
-    if content != answer_to(text):
-        return f"answer differs: {content[:80]!r}"
+    streamed: Final = parse_sse(response.status_code, raw)
+    if streamed.status != 200 or streamed.errors or not streamed.done:
+        return f"status {streamed.status}, errors {streamed.errors[:1]}, [DONE] {streamed.done}"
+    if streamed.content != answer_to(text):
+        return f"answer differs: {streamed.content[:80]!r}"
     return None
 
 
@@ -331,9 +315,9 @@ async def stalled(cluster: Cluster, index: int) -> dict[str, object]:
         async with http.stream("POST", "/v1/chat/completions", json=body) as response:
             raw = (await response.aread()).decode()
         seconds = time.perf_counter() - start
-    content, errors, done = sse_content(raw)
-    return {"instance": index, "status": response.status_code, "content": content, "errors": errors,
-            "done": done, "seconds": round(seconds, 3), "stream_timeout": STALL_TIMEOUT_SECONDS}  # fmt: skip
+    streamed: Final = parse_sse(response.status_code, raw)
+    return {"instance": index, "status": streamed.status, "content": streamed.content, "errors": streamed.errors,
+            "done": streamed.done, "seconds": round(seconds, 3), "stream_timeout": STALL_TIMEOUT_SECONDS}  # fmt: skip
 
 
 def left_mid_stream(cluster: Cluster, index: int) -> dict[str, object]:

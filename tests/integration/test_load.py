@@ -26,6 +26,7 @@ from tests.support import task_probe
 from tests.support.redis_server import running_redis
 from tests.support.scale_out import cluster_config, running_proxies
 from tests.support.sockets import open_sockets
+from tests.support.sse import Streamed, parse_sse
 
 STREAMS: Final = 100
 WARM_UP_STREAMS: Final = 4
@@ -79,34 +80,6 @@ def fresh_server(server: FakeCommandCodeServer) -> None:
 
 def stream_body(group: str, text: str) -> dict[str, object]:
     return {"model": group, "stream": True, "messages": [{"role": "user", "content": text}]}
-
-
-@dataclass(frozen=True)
-class Streamed:
-    status: int
-    content: str
-    finish_reasons: list[str]
-    errors: list[dict[str, object]]
-    done: bool
-
-
-def parse_sse(status: int, raw: str) -> Streamed:
-    content: list[str] = []
-    finish_reasons: Final[list[str]] = []
-    errors: Final[list[dict[str, object]]] = []
-    done = False
-    for line in raw.splitlines():
-        if line == "data: [DONE]":
-            done = True
-        elif line.startswith("data: "):
-            payload = json.loads(line.removeprefix("data: "))
-            if "error" in payload:
-                errors.append(payload["error"])
-            for choice in payload.get("choices") or []:
-                content.append((choice.get("delta") or {}).get("content") or "")
-                if choice.get("finish_reason"):
-                    finish_reasons.append(choice["finish_reason"])
-    return Streamed(status=status, content="".join(content), finish_reasons=finish_reasons, errors=errors, done=done)
 
 
 def client(proxy: ProxyProcess, connections: int) -> httpx.AsyncClient:

@@ -8,7 +8,7 @@ of DeepSeek V4 Flash each), so that the cooldown one test starts does not answer
 import copy
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +20,7 @@ from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess
 from tests.support.fake_stack import proxy_in_front, upstream_keys
+from tests.support.sse import parse_sse
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -114,11 +115,6 @@ class Answer:
     stream_error: str | None
 
 
-def _events(body: str) -> list[Mapping[str, object]]:
-    lines: Final = (line.removeprefix("data: ") for line in body.splitlines() if line.startswith("data: "))
-    return [json.loads(line) for line in lines if line != "[DONE]"]
-
-
 def ask(client: httpx.Client, model: str, text: str, stream: bool, **extra: object) -> Answer:
     body: Final = {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}], **extra}
     with client.stream("POST", "/v1/chat/completions", json=body) as response:
@@ -127,14 +123,9 @@ def ask(client: httpx.Client, model: str, text: str, stream: bool, **extra: obje
         return Answer(response.status_code, response.headers, str(json.loads(raw)["error"]["message"]), "", None)
     if not stream:
         return Answer(200, response.headers, "", str(json.loads(raw)["choices"][0]["message"]["content"]), None)
-    events: Final = _events(raw)
-    content: Final = "".join(
-        str(choice["delta"].get("content") or "")
-        for event in events
-        for choice in event.get("choices", [])  # type: ignore[attr-defined]
-    )
-    errors: Final = [str(event["error"]) for event in events if "error" in event]
-    return Answer(200, response.headers, "", content, errors[0] if errors else None)
+    streamed: Final = parse_sse(response.status_code, raw)
+    first_error: Final = str(streamed.errors[0]) if streamed.errors else None
+    return Answer(200, response.headers, "", streamed.content, first_error)
 
 
 def retry_after(answer: Answer) -> int:

@@ -1,0 +1,34 @@
+"""A proxy's streamed chat completion (`data: ...` lines) read back: the text, the finish reasons, the error payloads
+LiteLLM sends in the stream, and whether it ended with `[DONE]`."""
+
+import json
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Streamed:
+    status: int
+    content: str
+    finish_reasons: list[str]
+    errors: list[dict[str, object]]
+    done: bool
+
+
+def parse_sse(status: int, raw: str) -> Streamed:
+    content: Final[list[str]] = []
+    finish_reasons: Final[list[str]] = []
+    errors: Final[list[dict[str, object]]] = []
+    done = False
+    for line in raw.splitlines():
+        if line == "data: [DONE]":
+            done = True
+        elif line.startswith("data: "):
+            payload = json.loads(line.removeprefix("data: "))
+            if "error" in payload:
+                errors.append(payload["error"])
+            for choice in payload.get("choices") or []:
+                content.append((choice.get("delta") or {}).get("content") or "")
+                if choice.get("finish_reason"):
+                    finish_reasons.append(choice["finish_reason"])
+    return Streamed(status=status, content="".join(content), finish_reasons=finish_reasons, errors=errors, done=done)
