@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from litellm_commandcode.fake_server.catalog import ModelInfo, load_catalog
@@ -327,7 +327,7 @@ def _tool_call_ids(message: object) -> set[str]:
     return {str(part.get("toolCallId")) for part in message_parts(message) if part.get("type") == "tool-call"}
 
 
-def check_tool_pairing(messages: list[object]) -> None:
+def check_tool_pairing(messages: Sequence[object]) -> None:
     for index, message in enumerate(messages):
         if as_dict(message).get("role") != "tool":
             continue
@@ -336,7 +336,7 @@ def check_tool_pairing(messages: list[object]) -> None:
             raise FakeHttpError(400, "BAD_REQUEST", TOOL_ORPHAN_MESSAGE)
 
 
-def check_images(messages: list[object], model: ModelInfo) -> None:
+def check_images(messages: Sequence[object], model: ModelInfo) -> None:
     if "image" in model.input:
         return
     if any(part.get("type") == "image" for message in messages for part in message_parts(message)):
