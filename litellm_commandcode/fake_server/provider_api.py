@@ -445,10 +445,15 @@ class _Collected:
     error: JsonDict | None = None
     aborted: bool = False
 
-    def add(self, event: JsonDict) -> None:
+    @property
+    def ended(self) -> bool:
+        return self.finish is not None or self.aborted or self.error is not None
+
+    def add(self, event: JsonDict) -> bool:
+        """Takes `event` into the answer; False (and nothing taken) once the answer has ended."""
+        if self.ended:
+            return False
         kind = event.get("type")
-        if self.finish is not None or self.aborted or self.error is not None:
-            return
         if kind == "text-delta":
             self.text += str(event.get("text", ""))
         elif kind == "reasoning-delta":
@@ -461,6 +466,7 @@ class _Collected:
             self.aborted = True
         elif kind == "error":
             self.error = event
+        return True
 
 
 def _finish_reason(collected: _Collected, table: Mapping[str, str]) -> str:
@@ -567,9 +573,7 @@ class _OpenAIStream:
         return _sse({**base, "choices": [choice]})
 
     def event(self, event: JsonDict) -> bytes:
-        before = self.collected.finish is not None or self.collected.aborted or self.collected.error is not None
-        self.collected.add(event)
-        if before:
+        if not self.collected.add(event):
             return b""
         kind = event.get("type")
         role: JsonDict = {} if self.started else {"role": "assistant"}
@@ -637,9 +641,7 @@ class _AnthropicStream:
         return out + _sse({"type": "content_block_delta", "index": self.index, "delta": delta}, "content_block_delta")
 
     def event(self, event: JsonDict) -> bytes:
-        before = self.collected.finish is not None or self.collected.aborted or self.collected.error is not None
-        self.collected.add(event)
-        if before:
+        if not self.collected.add(event):
             return b""
         kind = event.get("type")
         if kind == "text-delta":
