@@ -40,6 +40,7 @@ from litellm_commandcode.fake_server import (
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens, number
 from tests.proxy_process import ProxyProcess
+from tests.support.chat_requests import CONVERSATION, WEATHER_TOOL
 from tests.support.fake_stack import (
     generate_body,
     generate_params,
@@ -77,28 +78,6 @@ PROXY_MODES: Final[tuple[Mode, ...]] = ("proxy-json", "proxy-stream")
 MODES: Final[tuple[Mode, ...]] = (*SDK_MODES, *PROXY_MODES)
 STREAM_MODES: Final[tuple[Mode, ...]] = ("sdk-sync-stream", "sdk-async-stream", "proxy-stream")
 Messages = list[dict[str, object]]
-
-WEATHER_TOOL: Final = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-CONVERSATION: Final[Messages] = [
-    {"role": "system", "content": "You are a senior Python reviewer."},
-    {
-        "role": "user",
-        "content": (
-            "I maintain a Python service that talks to several model providers. Explain, step by step, how to add a "
-            "retry with exponential backoff around one HTTP call, which errors deserve a retry and which do not, and "
-            "how to keep the total waiting time bounded so that a caller never hangs."
-        ),
-    },
-    {"role": "assistant", "content": "Wrap the call in a loop with a maximum number of attempts."},
-    {"role": "user", "content": "And which status codes should be retried?"},
-]
 
 # 1x1 images written by Pillow and read back by it (a PNG, a baseline JPEG, a GIF87a, a lossless WEBP, a TIFF).
 PNG_B64: Final = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGMwTjsDAAI1AWaKkkQyAAAAAElFTkSuQmCC"
