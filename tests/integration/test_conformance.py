@@ -25,6 +25,7 @@ from typing import Final, Literal
 import httpx
 import pytest
 import yaml
+from fault_matrix import check
 
 import litellm
 import litellm_commandcode
@@ -124,11 +125,6 @@ class SurrogatesInAnswer(Mismatch):
 
 class ProxyFailedToEncode(Mismatch):
     pass
-
-
-def check(condition: bool, mismatch: type[Mismatch], message: str) -> None:
-    if not condition:
-        raise mismatch(message)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
