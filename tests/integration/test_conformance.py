@@ -46,6 +46,7 @@ from tests.support.fake_stack import (
     generate_body,
     generate_params,
     only_request,
+    proxy_http,
     proxy_in_front,
     saw_disconnect,
     upstream_key,
@@ -67,7 +68,6 @@ MODEL: Final = "deepseek/deepseek-v4-flash"
 VISION_MODEL: Final = "claude-sonnet-4-6"
 KEY: Final = "user_conformance"
 MASTER_KEY: Final = f"sk-conformance-{secrets.token_hex(8)}"
-AUTH: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
 REQUEST_SECONDS: Final = 30.0
 WAIT_SECONDS: Final = 10.0
 POLL_SECONDS: Final = 0.01
@@ -197,7 +197,7 @@ def gateway(request: pytest.FixtureRequest, proxy: ProxyProcess) -> Iterator[htt
     """An HTTP client for the proxy; a failed test gets the proxy's log lines written during it."""
     start: Final = proxy.log_size()
     failures: Final = request.session.testsfailed
-    with httpx.Client(base_url=proxy.url, headers=AUTH, timeout=REQUEST_SECONDS) as http:
+    with proxy_http(proxy, MASTER_KEY, REQUEST_SECONDS) as http:
         yield http
     if request.session.testsfailed > failures:
         print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_tail(start)}")

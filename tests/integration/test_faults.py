@@ -54,7 +54,8 @@ from litellm_commandcode.fake_server import (
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
-from tests.support.fake_stack import disconnect_delay, openai_client, upstream_keys
+from tests.support.fake_stack import disconnect_delay, openai_client, proxy_chat_stream, upstream_keys
+from tests.support.sse import read_events
 
 NATIVE: Final = litellm_knows_commandcode()
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -711,15 +712,9 @@ def test_client_leaving_mid_stream_closes_the_upstream_connection(
     row.expect(f"the fake sees the proxy's upstream connection close within {DISCONNECT_BOUND_SECONDS:.1f} s")
     body: Final = {"model": GROUP, "stream": True, "messages": marked(scenario)}
 
-    url: Final = f"{proxy.url}/v1/chat/completions"
-    auth: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
-    with httpx.Client(timeout=REQUEST_SECONDS) as http, http.stream("POST", url, headers=auth, json=body) as response:
+    with proxy_chat_stream(proxy, MASTER_KEY, body, REQUEST_SECONDS) as response:
         assert response.status_code == 200
-        events = 0
-        for line in response.iter_lines():
-            events += line.startswith("data: ")
-            if events >= events_before_leaving:
-                break
+        read_events(response, events_before_leaving)
     delay: Final = disconnect_delay(server, DISCONNECT_BOUND_SECONDS)
 
     records: Final = server.requests

@@ -23,10 +23,11 @@ import pytest
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from tests.proxy_process import ProxyProcess, proxy_env, write_config
 from tests.support import task_probe
+from tests.support.fake_stack import proxy_chat_stream
 from tests.support.redis_server import running_redis
 from tests.support.scale_out import cluster_config, running_proxies
 from tests.support.sockets import open_sockets
-from tests.support.sse import Streamed, parse_sse
+from tests.support.sse import Streamed, parse_sse, read_events
 
 STREAMS: Final = 100
 WARM_UP_STREAMS: Final = 4
@@ -232,21 +233,10 @@ def test_a_client_leaving_mid_stream_makes_the_proxy_close_its_upstream_request(
     scenario: str, events_before_leaving: int, instance: int, cluster: Cluster, server: FakeCommandCodeServer
 ) -> None:
     proxy: Final = cluster.proxies[instance]
-    with (
-        httpx.Client(timeout=REQUEST_SECONDS) as http,
-        http.stream(
-            "POST",
-            f"{proxy.url}/v1/chat/completions",
-            headers={"Authorization": f"Bearer {MASTER_KEY}"},
-            json=stream_body("leave", f"hi [[fake:{scenario}]]"),
-        ) as response,
-    ):
+    body: Final = stream_body("leave", f"hi [[fake:{scenario}]]")
+    with proxy_chat_stream(proxy, MASTER_KEY, body, REQUEST_SECONDS) as response:
         assert response.status_code == 200
-        events = 0
-        for line in response.iter_lines():
-            events += line.startswith("data: ")
-            if events >= events_before_leaving:
-                break
+        read_events(response, events_before_leaving)
 
     records: Final = settle(lambda: server.requests, lambda found: bool(found) and all(r.disconnected for r in found))
     assert [(r.disconnected, r.finished) for r in records] == [(True, False)]
