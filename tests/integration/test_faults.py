@@ -491,12 +491,9 @@ BEFORE_CONTENT: Final = (
 )
 
 
-def before_content_params() -> list[object]:
-    params: Final[list[object]] = []
-    for fault in BEFORE_CONTENT:
-        for mode in (*SDK_MODES, *PROXY_MODES):
-            params.append(pytest.param(fault, mode, id=f"{mode}-{fault.name}"))
-    return params
+def in_every_mode(cases: "Sequence[Fault] | Sequence[Broken]") -> list[object]:
+    """Each case in each SDK and proxy mode, named `<mode>-<case name>`."""
+    return [pytest.param(case, mode, id=f"{mode}-{case.name}") for case in cases for mode in (*SDK_MODES, *PROXY_MODES)]
 
 
 def expect_before_content(fault: Fault, mode: str) -> str:
@@ -506,7 +503,7 @@ def expect_before_content(fault: Fault, mode: str) -> str:
     return f"{error.__name__} {fault.status} from {where}, Command Code's message{retry}, 1 upstream request"
 
 
-@pytest.mark.parametrize(("fault", "mode"), before_content_params())
+@pytest.mark.parametrize(("fault", "mode"), in_every_mode(BEFORE_CONTENT))
 def test_error_before_content(
     fault: Fault, mode: Mode, server: FakeCommandCodeServer, proxy_client: ClientFactory, row: Row
 ) -> None:
@@ -573,15 +570,7 @@ AFTER_CONTENT: Final = (
 )
 
 
-def after_content_params() -> list[object]:
-    params: Final[list[object]] = []
-    for broken in AFTER_CONTENT:
-        for mode in (*SDK_MODES, *PROXY_MODES):
-            params.append(pytest.param(broken, mode, id=f"{mode}-{broken.name}"))
-    return params
-
-
-@pytest.mark.parametrize(("broken", "mode"), after_content_params())
+@pytest.mark.parametrize(("broken", "mode"), in_every_mode(AFTER_CONTENT))
 def test_error_after_content_is_an_error_never_a_short_answer(
     broken: Broken, mode: Mode, server: FakeCommandCodeServer, proxy_client: ClientFactory, row: Row
 ) -> None:
