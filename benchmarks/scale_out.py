@@ -43,7 +43,9 @@ from benchmarks.common import (  # noqa: E402
     bench_messages,
     long_marker,
     percentile,
+    rounded_load,
     rss_mib,
+    run_meta,
     start_server,
 )
 from litellm_commandcode.fake_server import REPLY_SUFFIX  # noqa: E402
@@ -394,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args: Final = parser.parse_args(argv)
     started: Final = time.monotonic()
-    load_before: Final = [round(value, 2) for value in os.getloadavg()]
+    load_before: Final = rounded_load()
     results: Final[dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="commandcode-scale-out-") as temporary, contextlib.ExitStack() as stack:
         cluster = start_cluster(stack, Path(temporary), args.config)
@@ -404,17 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["load"] = load(cluster, 20 if args.quick else args.streams)
             results["stall"] = [asyncio.run(stalled(cluster, index)) for index in range(2)]
             results["leave"] = [left_mid_stream(cluster, index) for index in range(2)]
-    from importlib.metadata import version
-
     results["meta"] = {
         "command": f"scripts/bench {args.part}" + (" --quick" if args.quick else ""),
         "config": str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "litellm": version("litellm"),
-        "cores": os.cpu_count(),
-        "seconds": round(time.monotonic() - started, 1),
-        "load_before": load_before,
-        "load_after": [round(value, 2) for value in os.getloadavg()],
+        **run_meta(started, load_before),
     }
     out: Final = args.out or ROOT / "benchmarks" / f"{args.part.replace('-', '_')}.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
