@@ -69,6 +69,13 @@ def _require_str(container: JsonDict, key: str, path: str) -> str:
     return value
 
 
+def _require_object(container: JsonDict, key: str, path: str) -> JsonDict:
+    value = container.get(key, _MISSING)
+    if not isinstance(value, dict):
+        raise _expected(f"{path}.{key}", "object", value)
+    return value
+
+
 def bearer(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
@@ -239,9 +246,7 @@ def _check_tool(tool: object, path: str) -> None:
     description = tool.get("description", _MISSING)
     if description is not _MISSING and not isinstance(description, str):
         raise _expected(f"{path}.description", "string", description)
-    schema = tool.get("input_schema", _MISSING)
-    if not isinstance(schema, dict):
-        raise _expected(f"{path}.input_schema", "object", schema)
+    _require_object(tool, "input_schema", path)
 
 
 def _check_messages(value: object) -> None:
@@ -291,17 +296,13 @@ def _check_image_part(part: JsonDict, path: str) -> None:
 def _check_tool_call_part(part: JsonDict, path: str) -> None:
     _require_str(part, "toolCallId", path)
     _require_str(part, "toolName", path)
-    value = part.get("input", _MISSING)
-    if not isinstance(value, dict):
-        raise _expected(f"{path}.input", "object", value)
+    _require_object(part, "input", path)
 
 
 def _check_tool_result_part(part: JsonDict, path: str) -> None:
     _require_str(part, "toolCallId", path)
     _require_str(part, "toolName", path)
-    output = part.get("output", _MISSING)
-    if not isinstance(output, dict):
-        raise _expected(f"{path}.output", "object", output)
+    output = _require_object(part, "output", path)
     kind = output.get("type")
     if not isinstance(kind, str) or kind not in TOOL_OUTPUT_TYPES:
         raise _options(f"{path}.output.type", TOOL_OUTPUT_TYPES)
