@@ -86,6 +86,26 @@ def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
+def rounded_load() -> list[float]:
+    """The 1-, 5- and 15-minute load averages, to two decimals."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def run_meta(started: float, load_before: Sequence[float]) -> dict[str, object]:
+    """Where a run ran and for how long: date, LiteLLM release, cores, seconds since `started` (`time.monotonic()`),
+    and the load average before and now."""
+    from importlib.metadata import version
+
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "litellm": version("litellm"),
+        "cores": os.cpu_count(),
+        "seconds": round(time.monotonic() - started, 1),
+        "load_before": list(load_before),
+        "load_after": rounded_load(),
+    }
+
+
 def wait_for_low_load(limit: float, seconds: float) -> float:
     """Waits (bounded) until the 1-minute load average is below `limit`; returns the load it ended with."""
     deadline: Final = time.monotonic() + seconds

@@ -294,43 +294,41 @@ def _has_content(line: str) -> bool:
     return any((choice.get("delta") or {}).get("content") for choice in payload.get("choices") or [])
 
 
-async def ttft_proxy(http: httpx.AsyncClient, body: Mapping[str, object]) -> float:
-    """Seconds from sending the request to the proxy to the first SSE chunk with content."""
+def _is_text_delta(line: str) -> bool:
+    return '"type":"text-delta"' in line
+
+
+async def _seconds_to_first(
+    request: contextlib.AbstractAsyncContextManager[httpx.Response], is_first: Callable[[str], bool], missing: str
+) -> float:
+    """Seconds from sending `request` to its first line that `is_first`; the stream is read to its end."""
     start: Final = time.perf_counter()
     first: float | None = None
-    async with http.stream("POST", "/v1/chat/completions", json=body) as response:
+    async with request as response:
         async for line in response.aiter_lines():
-            if first is None and _has_content(line):
+            if first is None and is_first(line):
                 first = time.perf_counter() - start
     if first is None:
-        raise BenchError("no content chunk in the proxy's stream")
+        raise BenchError(missing)
     return first
+
+
+async def ttft_proxy(http: httpx.AsyncClient, body: Mapping[str, object]) -> float:
+    """Seconds from sending the request to the proxy to the first SSE chunk with content."""
+    request: Final = http.stream("POST", "/v1/chat/completions", json=body)
+    return await _seconds_to_first(request, _has_content, "no content chunk in the proxy's stream")
 
 
 async def ttft_direct_commandcode(http: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]) -> float:
     """Seconds from sending the request to the fake Command Code server to the first `text-delta` event."""
-    start: Final = time.perf_counter()
-    first: float | None = None
-    async with http.stream("POST", f"{url}/alpha/generate", content=body, headers=dict(headers)) as response:
-        async for line in response.aiter_lines():
-            if first is None and '"type":"text-delta"' in line:
-                first = time.perf_counter() - start
-    if first is None:
-        raise BenchError("no text-delta in the fake Command Code stream")
-    return first
+    request: Final = http.stream("POST", f"{url}/alpha/generate", content=body, headers=dict(headers))
+    return await _seconds_to_first(request, _is_text_delta, "no text-delta in the fake Command Code stream")
 
 
 async def ttft_direct_openai(http: httpx.AsyncClient, url: str, body: Mapping[str, object]) -> float:
-    start: Final = time.perf_counter()
-    first: float | None = None
     headers: Final = {"authorization": f"Bearer {OA_KEY}"}
-    async with http.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers) as response:
-        async for line in response.aiter_lines():
-            if first is None and _has_content(line):
-                first = time.perf_counter() - start
-    if first is None:
-        raise BenchError("no content in the fake OpenAI stream")
-    return first
+    request: Final = http.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers)
+    return await _seconds_to_first(request, _has_content, "no content in the fake OpenAI stream")
 
 
 async def ttft_sdk(path: str, cc_url: str, oa_url: str, marker: str) -> float:

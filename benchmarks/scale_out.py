@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -43,14 +42,15 @@ from benchmarks.common import (  # noqa: E402
     bench_messages,
     long_marker,
     percentile,
+    rounded_load,
     rss_mib,
+    run_meta,
     start_server,
 )
 from litellm_commandcode.fake_server import REPLY_SUFFIX  # noqa: E402
-from tests.proxy_process import ProxyProcess, write_config  # noqa: E402
+from tests.proxy_process import ProxyProcess  # noqa: E402
 from tests.support import task_probe  # noqa: E402
-from tests.support.redis_server import running_redis  # noqa: E402
-from tests.support.scale_out import SCALE_OUT_CONFIG, cluster_config, running_proxies  # noqa: E402
+from tests.support.scale_out import SCALE_OUT_CONFIG, cluster_config, running_cluster  # noqa: E402
 from tests.support.sockets import open_sockets  # noqa: E402
 from tests.support.sse import parse_sse  # noqa: E402
 
@@ -105,24 +105,18 @@ class Cluster:
 
 def start_cluster(stack: contextlib.ExitStack, workdir: Path, source: Path) -> Cluster:
     fake: Final = start_server(stack, "litellm_commandcode.fake_server", [], workdir / "fake-commandcode.log")
-    probe_dir: Final = workdir / "probe"
-    probe_dir.mkdir()
-    config: Final = write_config(workdir, cluster_config(GROUPS, ["task_probe.handler"], source))
-    shutil.copy(Path(task_probe.__file__), workdir / "task_probe.py")
-    redis_server: Final = stack.enter_context(running_redis(workdir))
+    config: Final = cluster_config(GROUPS, ["task_probe.handler"], source)
     env: Final = bench_env(
         {
             "COMMANDCODE_API_BASE": fake.url,
             "COMMANDCODE_API_KEY_1": "user_a",
             "COMMANDCODE_API_KEY_2": "user_b",
             "LITELLM_MASTER_KEY": proxy.MASTER_KEY,
-            "REDIS_HOST": redis_server.host,
-            "REDIS_PORT": str(redis_server.port),
-            task_probe.PROBE_DIR_ENV: str(probe_dir),
         }
     )
-    proxies: Final = stack.enter_context(running_proxies(config, 2, workdir, env))
-    return Cluster(proxies=proxies, fake_url=fake.url, fake_port=int(fake.url.rsplit(":", 1)[1]), probe_dir=probe_dir)
+    started: Final = stack.enter_context(running_cluster(workdir, config, env, task_probe, task_probe.PROBE_DIR_ENV))
+    fake_port: Final = int(fake.url.rsplit(":", 1)[1])
+    return Cluster(proxies=started.proxies, fake_url=fake.url, fake_port=fake_port, probe_dir=started.callback_dir)
 
 
 def stream_body(group: str, text: str) -> dict[str, object]:
@@ -394,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args: Final = parser.parse_args(argv)
     started: Final = time.monotonic()
-    load_before: Final = [round(value, 2) for value in os.getloadavg()]
+    load_before: Final = rounded_load()
     results: Final[dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="commandcode-scale-out-") as temporary, contextlib.ExitStack() as stack:
         cluster = start_cluster(stack, Path(temporary), args.config)
@@ -404,17 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["load"] = load(cluster, 20 if args.quick else args.streams)
             results["stall"] = [asyncio.run(stalled(cluster, index)) for index in range(2)]
             results["leave"] = [left_mid_stream(cluster, index) for index in range(2)]
-    from importlib.metadata import version
-
     results["meta"] = {
         "command": f"scripts/bench {args.part}" + (" --quick" if args.quick else ""),
         "config": str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "litellm": version("litellm"),
-        "cores": os.cpu_count(),
-        "seconds": round(time.monotonic() - started, 1),
-        "load_before": load_before,
-        "load_after": [round(value, 2) for value in os.getloadavg()],
+        **run_meta(started, load_before),
     }
     out: Final = args.out or ROOT / "benchmarks" / f"{args.part.replace('-', '_')}.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

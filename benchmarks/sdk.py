@@ -134,31 +134,17 @@ class Paths:
 
     def floor(self, marker: str) -> tuple[int, int]:
         body, headers = self.capture_commandcode_request(marker)
-        reads = 0
-        size = 0
         with self.http.stream("POST", f"{self.cc_url}/alpha/generate", content=body, headers=headers) as response:
-            for data in response.iter_bytes():
-                reads += 1
-                size += len(data)
-        if response.status_code != 200:
-            raise BenchError(f"the fake Command Code server answered {response.status_code}")
-        return reads, size
+            return _reads_and_bytes(response, "the fake Command Code server")
 
     def floor_openai(self, messages: list[dict[str, object]], stream: bool) -> tuple[int, int]:
         body: Final[dict[str, object]] = {"model": "gpt-4o-mini", "messages": messages}
         if stream:
             body.update({"stream": True, "stream_options": {"include_usage": True}})
-        reads = 0
-        size = 0
         headers: Final = {"authorization": f"Bearer {OA_KEY}"}
         url: Final = f"{self.oa_url}/v1/chat/completions"
         with self.http.stream("POST", url, json=body, headers=headers) as response:
-            for data in response.iter_bytes():
-                reads += 1
-                size += len(data)
-        if response.status_code != 200:
-            raise BenchError(f"the fake OpenAI server answered {response.status_code}")
-        return reads, size
+            return _reads_and_bytes(response, "the fake OpenAI server")
 
     def runner(self, path: str, case: Case) -> Callable[[], tuple[int, int]]:
         marker: Final = long_marker(case.events, case.burst)
@@ -168,6 +154,18 @@ class Paths:
         if path == "floor_openai":
             return lambda: self.floor_openai(messages, case.stream)
         return lambda: self.sdk(path, messages, case.stream)
+
+
+def _reads_and_bytes(response: httpx.Response, server: str) -> tuple[int, int]:
+    """How many reads the whole body took and its size; a status other than 200 is `server`'s failure."""
+    reads = 0
+    size = 0
+    for data in response.iter_bytes():
+        reads += 1
+        size += len(data)
+    if response.status_code != 200:
+        raise BenchError(f"{server} answered {response.status_code}")
+    return reads, size
 
 
 def _content_of_message(response: object) -> str:

@@ -40,7 +40,9 @@ from benchmarks.common import (  # noqa: E402
     long_marker,
     median,
     percentile,
+    rounded_load,
     rss_mib,
+    run_meta,
     start_server,
 )
 from tests.proxy_process import ProxyProcess, ProxyStartError, running_proxy  # noqa: E402
@@ -311,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     litellm_commandcode.register()  # time to first token is also read through the SDK in this process
     started: Final = time.monotonic()
-    load_before: Final = [round(value, 2) for value in os.getloadavg()]
+    load_before: Final = rounded_load()
     # A part run alone (--only) replaces its own figures in an earlier run's file and keeps the other part's.
     results: Final[dict[str, object]] = (
         json.loads(args.out.read_text(encoding="utf-8")) if args.only and args.out.exists() else {}
@@ -331,16 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log(f"tuning: {name}")
                 results[name] = part()
                 args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    from importlib.metadata import version
-
     results["meta"] = {
         "command": "scripts/bench tuning" + (" --quick" if args.quick else ""),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "litellm": version("litellm"),
-        "cores": os.cpu_count(),
-        "seconds": round(time.monotonic() - started, 1),
-        "load_before": load_before,
-        "load_after": [round(value, 2) for value in os.getloadavg()],
+        **run_meta(started, load_before),
         "other_processes_cpu_share": noise.shares,
     }
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

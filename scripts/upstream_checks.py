@@ -150,7 +150,8 @@ def pristine_from_sdist(version: str) -> Path:
     if marker.is_file():
         return tree
     shutil.rmtree(tree, ignore_errors=True)
-    with tempfile.TemporaryDirectory(dir=WORK) as scratch, tarfile.open(sdist(version)) as archive:
+    source: Final = sdist(version)
+    with tempfile.TemporaryDirectory(dir=WORK) as scratch, tarfile.open(source) as archive:
         archive.extractall(scratch, filter="data")
         shutil.move(Path(scratch) / f"litellm-{version}", tree)
     add_native_extension(tree, version)

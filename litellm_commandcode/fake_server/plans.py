@@ -258,7 +258,7 @@ def _agent_tool(tools: Sequence[JsonDict], names: Sequence[str], keys: Sequence[
 def _agent_read_call(tools: Sequence[JsonDict], path: str, seed: str) -> ToolCall | None:
     """A call of the agent's own file-reading tool for `path`, or of its shell tool (`cat PATH`) when it has none."""
     found = _agent_tool(tools, AGENT_READ_TOOLS, AGENT_PATH_KEYS)
-    value: object = path
+    value = path
     if found is None:
         found = _agent_tool(tools, AGENT_SHELL_TOOLS, AGENT_COMMAND_KEYS)
         if found is None:

@@ -22,7 +22,7 @@ from typing import Final
 from litellm_commandcode.fake_server.answers import answer_seed
 from litellm_commandcode.fake_server.catalog import ModelInfo, load_catalog
 from litellm_commandcode.fake_server.http_io import HttpRequest
-from litellm_commandcode.fake_server.json_values import JsonDict, as_dict, as_list, canonical, utf8
+from litellm_commandcode.fake_server.json_values import JsonDict, as_dict, as_int, as_list, canonical, utf8
 from litellm_commandcode.fake_server.plans import PLANNERS
 from litellm_commandcode.fake_server.protocol import FakeHttpError
 from litellm_commandcode.fake_server.replies import (
@@ -415,24 +415,24 @@ def _first_error_before_content(steps: Sequence[Step]) -> JsonDict | None:
 def _usage_openai(wire: JsonDict) -> JsonDict:
     details = as_dict(wire.get("inputTokenDetails"))
     output = as_dict(wire.get("outputTokenDetails"))
-    prompt, completion = int(wire.get("inputTokens", 0)), int(wire.get("outputTokens", 0))
+    prompt, completion = as_int(wire.get("inputTokens"), 0), as_int(wire.get("outputTokens"), 0)
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": int(details.get("cacheReadTokens", 0))},
-        "completion_tokens_details": {"reasoning_tokens": int(output.get("reasoningTokens", 0))},
+        "prompt_tokens_details": {"cached_tokens": as_int(details.get("cacheReadTokens"), 0)},
+        "completion_tokens_details": {"reasoning_tokens": as_int(output.get("reasoningTokens"), 0)},
     }
 
 
 def _usage_anthropic(wire: JsonDict) -> JsonDict:
     details = as_dict(wire.get("inputTokenDetails"))
-    cache_read, cache_write = int(details.get("cacheReadTokens", 0)), int(details.get("cacheWriteTokens", 0))
+    cache_read, cache_write = as_int(details.get("cacheReadTokens"), 0), as_int(details.get("cacheWriteTokens"), 0)
     return {
-        "input_tokens": int(wire.get("inputTokens", 0)) - cache_read - cache_write,
+        "input_tokens": as_int(wire.get("inputTokens"), 0) - cache_read - cache_write,
         "cache_read_input_tokens": cache_read,
         "cache_creation_input_tokens": cache_write,
-        "output_tokens": int(wire.get("outputTokens", 0)),
+        "output_tokens": as_int(wire.get("outputTokens"), 0),
     }
 
 
@@ -445,10 +445,15 @@ class _Collected:
     error: JsonDict | None = None
     aborted: bool = False
 
-    def add(self, event: JsonDict) -> None:
+    @property
+    def ended(self) -> bool:
+        return self.finish is not None or self.aborted or self.error is not None
+
+    def add(self, event: JsonDict) -> bool:
+        """Takes `event` into the answer; False (and nothing taken) once the answer has ended."""
+        if self.ended:
+            return False
         kind = event.get("type")
-        if self.finish is not None or self.aborted or self.error is not None:
-            return
         if kind == "text-delta":
             self.text += str(event.get("text", ""))
         elif kind == "reasoning-delta":
@@ -461,6 +466,7 @@ class _Collected:
             self.aborted = True
         elif kind == "error":
             self.error = event
+        return True
 
 
 def _finish_reason(collected: _Collected, table: Mapping[str, str]) -> str:
@@ -567,9 +573,7 @@ class _OpenAIStream:
         return _sse({**base, "choices": [choice]})
 
     def event(self, event: JsonDict) -> bytes:
-        before = self.collected.finish is not None or self.collected.aborted or self.collected.error is not None
-        self.collected.add(event)
-        if before:
+        if not self.collected.add(event):
             return b""
         kind = event.get("type")
         role: JsonDict = {} if self.started else {"role": "assistant"}
@@ -605,10 +609,16 @@ class _AnthropicStream:
         out = self._stop()
         if not self.started:
             self.started = True
-            message = {"id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": []}
-            message.update(
-                {"stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}
-            )
+            message: JsonDict = {
+                "id": self.id,
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+            }
             out += _sse({"type": "message_start", "message": message}, "message_start")
         self.index += 1
         self.open = kind
@@ -631,9 +641,7 @@ class _AnthropicStream:
         return out + _sse({"type": "content_block_delta", "index": self.index, "delta": delta}, "content_block_delta")
 
     def event(self, event: JsonDict) -> bytes:
-        before = self.collected.finish is not None or self.collected.aborted or self.collected.error is not None
-        self.collected.add(event)
-        if before:
+        if not self.collected.add(event):
             return b""
         kind = event.get("type")
         if kind == "text-delta":
@@ -643,7 +651,7 @@ class _AnthropicStream:
         if kind == "tool-call" and not event.get("providerExecuted"):
             block = {"type": "tool_use", "id": event.get("toolCallId"), "name": event.get("toolName"), "input": {}}
             arguments = canonical(event.get("input") if isinstance(event.get("input"), dict) else {})
-            delta = {"type": "input_json_delta", "partial_json": arguments}
+            delta: JsonDict = {"type": "input_json_delta", "partial_json": arguments}
             out = self._start("tool_use", block)
             out += _sse({"type": "content_block_delta", "index": self.index, "delta": delta}, "content_block_delta")
             return out + self._stop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from litellm_commandcode.fake_server.catalog import ModelInfo, load_catalog
@@ -66,6 +66,13 @@ def _require_str(container: JsonDict, key: str, path: str) -> str:
     value = container.get(key, _MISSING)
     if not isinstance(value, str):
         raise _expected(f"{path}.{key}", "string", value)
+    return value
+
+
+def _require_object(container: JsonDict, key: str, path: str) -> JsonDict:
+    value = container.get(key, _MISSING)
+    if not isinstance(value, dict):
+        raise _expected(f"{path}.{key}", "object", value)
     return value
 
 
@@ -239,9 +246,7 @@ def _check_tool(tool: object, path: str) -> None:
     description = tool.get("description", _MISSING)
     if description is not _MISSING and not isinstance(description, str):
         raise _expected(f"{path}.description", "string", description)
-    schema = tool.get("input_schema", _MISSING)
-    if not isinstance(schema, dict):
-        raise _expected(f"{path}.input_schema", "object", schema)
+    _require_object(tool, "input_schema", path)
 
 
 def _check_messages(value: object) -> None:
@@ -291,17 +296,13 @@ def _check_image_part(part: JsonDict, path: str) -> None:
 def _check_tool_call_part(part: JsonDict, path: str) -> None:
     _require_str(part, "toolCallId", path)
     _require_str(part, "toolName", path)
-    value = part.get("input", _MISSING)
-    if not isinstance(value, dict):
-        raise _expected(f"{path}.input", "object", value)
+    _require_object(part, "input", path)
 
 
 def _check_tool_result_part(part: JsonDict, path: str) -> None:
     _require_str(part, "toolCallId", path)
     _require_str(part, "toolName", path)
-    output = part.get("output", _MISSING)
-    if not isinstance(output, dict):
-        raise _expected(f"{path}.output", "object", output)
+    output = _require_object(part, "output", path)
     kind = output.get("type")
     if not isinstance(kind, str) or kind not in TOOL_OUTPUT_TYPES:
         raise _options(f"{path}.output.type", TOOL_OUTPUT_TYPES)
@@ -327,7 +328,7 @@ def _tool_call_ids(message: object) -> set[str]:
     return {str(part.get("toolCallId")) for part in message_parts(message) if part.get("type") == "tool-call"}
 
 
-def check_tool_pairing(messages: list[object]) -> None:
+def check_tool_pairing(messages: Sequence[object]) -> None:
     for index, message in enumerate(messages):
         if as_dict(message).get("role") != "tool":
             continue
@@ -336,7 +337,7 @@ def check_tool_pairing(messages: list[object]) -> None:
             raise FakeHttpError(400, "BAD_REQUEST", TOOL_ORPHAN_MESSAGE)
 
 
-def check_images(messages: list[object], model: ModelInfo) -> None:
+def check_images(messages: Sequence[object], model: ModelInfo) -> None:
     if "image" in model.input:
         return
     if any(part.get("type") == "image" for message in messages for part in message_parts(message)):

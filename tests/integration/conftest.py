@@ -3,7 +3,9 @@ from typing import Final
 
 import pytest
 
+import litellm_commandcode
 from litellm_commandcode.fake_server import FakeCommandCodeServer
+from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ProxyProcess, describe_exit
 
 
@@ -19,6 +21,20 @@ def server() -> Iterator[FakeCommandCodeServer]:
     """The fake Command Code server of a test module (tests/support/fake_stack.py reads what it received)."""
     with FakeCommandCodeServer() as fake:
         yield fake
+
+
+@pytest.fixture(scope="module")
+def plugin_registered() -> None:
+    """The plug-in registered for the module's SDK calls (a no-op where LiteLLM ships `commandcode` itself)."""
+    assert litellm_commandcode.register() is (not litellm_knows_commandcode())
+
+
+@pytest.fixture
+def fresh_server_default_route(server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's fake with no records, keys or scenarios left from other tests, and the SDK on its default route
+    (no `COMMANDCODE_ROUTE` in the environment)."""
+    monkeypatch.delenv("COMMANDCODE_ROUTE", raising=False)
+    server.reset()
 
 
 @pytest.fixture

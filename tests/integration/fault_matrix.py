@@ -60,7 +60,8 @@ class DisconnectNotPropagated(RowMismatch):
     pass
 
 
-def check(condition: bool, mismatch: type[RowMismatch], message: str) -> None:
+def check(condition: bool, mismatch: type[AssertionError], message: str) -> None:
+    """Fails with the named mismatch (a RowMismatch here, any AssertionError subclass elsewhere) unless `condition`."""
     if not condition:
         raise mismatch(message)
 

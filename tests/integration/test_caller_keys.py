@@ -20,7 +20,7 @@ from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess
 from tests.support import spend_log
-from tests.support.fake_stack import proxy_in_front, upstream_keys
+from tests.support.fake_stack import proxy_http, proxy_in_front, upstream_keys
 
 CONFIG: Final = ROOT / "examples" / "config.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -69,9 +69,7 @@ def proxy(
 @pytest.fixture
 def client(proxy: ProxyProcess, server: FakeCommandCodeServer, proxy_log_on_failure: None) -> Iterator[httpx.Client]:
     server.reset()
-    with httpx.Client(
-        base_url=proxy.url, headers={"Authorization": f"Bearer {MASTER_KEY}"}, timeout=REQUEST_SECONDS
-    ) as http:
+    with proxy_http(proxy, MASTER_KEY, REQUEST_SECONDS) as http:
         yield http
 
 

@@ -25,6 +25,7 @@ from typing import Final, Literal
 import httpx
 import pytest
 import yaml
+from fault_matrix import check
 
 import litellm
 import litellm_commandcode
@@ -40,10 +41,12 @@ from litellm_commandcode.fake_server import (
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens, number
 from tests.proxy_process import ProxyProcess
+from tests.support.chat_requests import CONVERSATION, WEATHER_TOOL
 from tests.support.fake_stack import (
     generate_body,
     generate_params,
     only_request,
+    proxy_http,
     proxy_in_front,
     saw_disconnect,
     upstream_key,
@@ -65,7 +68,6 @@ MODEL: Final = "deepseek/deepseek-v4-flash"
 VISION_MODEL: Final = "claude-sonnet-4-6"
 KEY: Final = "user_conformance"
 MASTER_KEY: Final = f"sk-conformance-{secrets.token_hex(8)}"
-AUTH: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
 REQUEST_SECONDS: Final = 30.0
 WAIT_SECONDS: Final = 10.0
 POLL_SECONDS: Final = 0.01
@@ -77,28 +79,6 @@ PROXY_MODES: Final[tuple[Mode, ...]] = ("proxy-json", "proxy-stream")
 MODES: Final[tuple[Mode, ...]] = (*SDK_MODES, *PROXY_MODES)
 STREAM_MODES: Final[tuple[Mode, ...]] = ("sdk-sync-stream", "sdk-async-stream", "proxy-stream")
 Messages = list[dict[str, object]]
-
-WEATHER_TOOL: Final = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-CONVERSATION: Final[Messages] = [
-    {"role": "system", "content": "You are a senior Python reviewer."},
-    {
-        "role": "user",
-        "content": (
-            "I maintain a Python service that talks to several model providers. Explain, step by step, how to add a "
-            "retry with exponential backoff around one HTTP call, which errors deserve a retry and which do not, and "
-            "how to keep the total waiting time bounded so that a caller never hangs."
-        ),
-    },
-    {"role": "assistant", "content": "Wrap the call in a loop with a maximum number of attempts."},
-    {"role": "user", "content": "And which status codes should be retried?"},
-]
 
 # 1x1 images written by Pillow and read back by it (a PNG, a baseline JPEG, a GIF87a, a lossless WEBP, a TIFF).
 PNG_B64: Final = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGMwTjsDAAI1AWaKkkQyAAAAAElFTkSuQmCC"
@@ -145,11 +125,6 @@ class SurrogatesInAnswer(Mismatch):
 
 class ProxyFailedToEncode(Mismatch):
     pass
-
-
-def check(condition: bool, mismatch: type[Mismatch], message: str) -> None:
-    if not condition:
-        raise mismatch(message)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -222,7 +197,7 @@ def gateway(request: pytest.FixtureRequest, proxy: ProxyProcess) -> Iterator[htt
     """An HTTP client for the proxy; a failed test gets the proxy's log lines written during it."""
     start: Final = proxy.log_size()
     failures: Final = request.session.testsfailed
-    with httpx.Client(base_url=proxy.url, headers=AUTH, timeout=REQUEST_SECONDS) as http:
+    with proxy_http(proxy, MASTER_KEY, REQUEST_SECONDS) as http:
         yield http
     if request.session.testsfailed > failures:
         print(f"---- proxy log ({proxy.log}) during this test ----\n{proxy.log_tail(start)}")

@@ -54,7 +54,8 @@ from litellm_commandcode.fake_server import (
 )
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess, proxy_env, running_proxy, write_config
-from tests.support.fake_stack import disconnect_delay, openai_client, upstream_keys
+from tests.support.fake_stack import disconnect_delay, openai_client, proxy_chat_stream, upstream_keys
+from tests.support.sse import read_events
 
 NATIVE: Final = litellm_knows_commandcode()
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -490,12 +491,9 @@ BEFORE_CONTENT: Final = (
 )
 
 
-def before_content_params() -> list[object]:
-    params: Final[list[object]] = []
-    for fault in BEFORE_CONTENT:
-        for mode in (*SDK_MODES, *PROXY_MODES):
-            params.append(pytest.param(fault, mode, id=f"{mode}-{fault.name}"))
-    return params
+def in_every_mode(cases: "Sequence[Fault] | Sequence[Broken]") -> list[object]:
+    """Each case in each SDK and proxy mode, named `<mode>-<case name>`."""
+    return [pytest.param(case, mode, id=f"{mode}-{case.name}") for case in cases for mode in (*SDK_MODES, *PROXY_MODES)]
 
 
 def expect_before_content(fault: Fault, mode: str) -> str:
@@ -505,7 +503,7 @@ def expect_before_content(fault: Fault, mode: str) -> str:
     return f"{error.__name__} {fault.status} from {where}, Command Code's message{retry}, 1 upstream request"
 
 
-@pytest.mark.parametrize(("fault", "mode"), before_content_params())
+@pytest.mark.parametrize(("fault", "mode"), in_every_mode(BEFORE_CONTENT))
 def test_error_before_content(
     fault: Fault, mode: Mode, server: FakeCommandCodeServer, proxy_client: ClientFactory, row: Row
 ) -> None:
@@ -572,15 +570,7 @@ AFTER_CONTENT: Final = (
 )
 
 
-def after_content_params() -> list[object]:
-    params: Final[list[object]] = []
-    for broken in AFTER_CONTENT:
-        for mode in (*SDK_MODES, *PROXY_MODES):
-            params.append(pytest.param(broken, mode, id=f"{mode}-{broken.name}"))
-    return params
-
-
-@pytest.mark.parametrize(("broken", "mode"), after_content_params())
+@pytest.mark.parametrize(("broken", "mode"), in_every_mode(AFTER_CONTENT))
 def test_error_after_content_is_an_error_never_a_short_answer(
     broken: Broken, mode: Mode, server: FakeCommandCodeServer, proxy_client: ClientFactory, row: Row
 ) -> None:
@@ -711,15 +701,9 @@ def test_client_leaving_mid_stream_closes_the_upstream_connection(
     row.expect(f"the fake sees the proxy's upstream connection close within {DISCONNECT_BOUND_SECONDS:.1f} s")
     body: Final = {"model": GROUP, "stream": True, "messages": marked(scenario)}
 
-    url: Final = f"{proxy.url}/v1/chat/completions"
-    auth: Final = {"Authorization": f"Bearer {MASTER_KEY}"}
-    with httpx.Client(timeout=REQUEST_SECONDS) as http, http.stream("POST", url, headers=auth, json=body) as response:
+    with proxy_chat_stream(proxy, MASTER_KEY, body, REQUEST_SECONDS) as response:
         assert response.status_code == 200
-        events = 0
-        for line in response.iter_lines():
-            events += line.startswith("data: ")
-            if events >= events_before_leaving:
-                break
+        read_events(response, events_before_leaving)
     delay: Final = disconnect_delay(server, DISCONNECT_BOUND_SECONDS)
 
     records: Final = server.requests

@@ -9,24 +9,21 @@ runs 500 and prints the figures (time, memory per instance). Correctness only: n
 import asyncio
 import json
 import secrets
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, TypeVar
 
 import httpx
 import pytest
 
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
-from tests.proxy_process import ProxyProcess, proxy_env, write_config
+from tests.proxy_process import ProxyProcess, proxy_env
 from tests.support import task_probe
-from tests.support.redis_server import running_redis
-from tests.support.scale_out import cluster_config, running_proxies
+from tests.support.fake_stack import proxy_chat_stream
+from tests.support.scale_out import ProxyCluster, cluster_config, running_cluster
 from tests.support.sockets import open_sockets
-from tests.support.sse import Streamed, parse_sse
+from tests.support.sse import Streamed, parse_sse, read_events
 
 STREAMS: Final = 100
 WARM_UP_STREAMS: Final = 4
@@ -46,31 +43,17 @@ GROUPS: Final[Mapping[str, Mapping[str, object]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Cluster:
-    proxies: list[ProxyProcess]
-    probe_dir: Path
-
-
 @pytest.fixture(scope="module")
-def cluster(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    workdir: Final = tmp_path_factory.mktemp("load")
-    probe_dir: Final = workdir / "probe"
-    probe_dir.mkdir()
-    config: Final = write_config(workdir, cluster_config(GROUPS, callbacks=["task_probe.handler"]))
-    shutil.copy(Path(task_probe.__file__), workdir / "task_probe.py")
-    with running_redis(workdir) as redis_server:
-        env = proxy_env(
-            COMMANDCODE_API_BASE=server.url,
-            COMMANDCODE_API_KEY_1="user_a",
-            COMMANDCODE_API_KEY_2="user_b",
-            LITELLM_MASTER_KEY=MASTER_KEY,
-            REDIS_HOST=redis_server.host,
-            REDIS_PORT=str(redis_server.port),
-            **{task_probe.PROBE_DIR_ENV: str(probe_dir)},
-        )
-        with running_proxies(config, 2, workdir, env) as proxies:
-            yield Cluster(proxies=proxies, probe_dir=probe_dir)
+def cluster(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyCluster]:
+    config: Final = cluster_config(GROUPS, callbacks=["task_probe.handler"])
+    env: Final = proxy_env(
+        COMMANDCODE_API_BASE=server.url,
+        COMMANDCODE_API_KEY_1="user_a",
+        COMMANDCODE_API_KEY_2="user_b",
+        LITELLM_MASTER_KEY=MASTER_KEY,
+    )
+    with running_cluster(tmp_path_factory.mktemp("load"), config, env, task_probe, task_probe.PROBE_DIR_ENV) as started:
+        yield started
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +96,7 @@ def answer_to(text: str) -> str:
     return f"You said: {text}\n{REPLY_SUFFIX}"
 
 
-def probe_tasks(cluster: Cluster, proxy: ProxyProcess) -> Counter[str]:
+def probe_tasks(cluster: ProxyCluster, proxy: ProxyProcess) -> Counter[str]:
     """The proxy's asyncio tasks (their coroutines' names) while it handles one probe request."""
     response: Final = httpx.post(
         f"{proxy.url}/v1/chat/completions",
@@ -122,7 +105,7 @@ def probe_tasks(cluster: Cluster, proxy: ProxyProcess) -> Counter[str]:
         timeout=REQUEST_SECONDS,
     )
     assert response.status_code == 200, response.text
-    names: Final = task_probe.read_tasks(cluster.probe_dir, proxy.process.pid)
+    names: Final = task_probe.read_tasks(cluster.callback_dir, proxy.process.pid)
     assert names is not None, "the task probe wrote nothing"
     return Counter(names)
 
@@ -139,7 +122,7 @@ def settle(measure: Callable[[], T], done: Callable[[T], bool]) -> T:
     return value
 
 
-def leftovers(cluster: Cluster, server: FakeCommandCodeServer) -> dict[str, object]:
+def leftovers(cluster: ProxyCluster, server: FakeCommandCodeServer) -> dict[str, object]:
     """Client connections still open on each instance, and the upstream connections on both ends."""
     return {
         "client_connections": [
@@ -165,7 +148,7 @@ def grown(before: Counter[str], after: Counter[str]) -> dict[str, int]:
 
 
 def test_concurrent_streams_across_two_instances_are_byte_exact_and_leave_nothing_behind(
-    cluster: Cluster, server: FakeCommandCodeServer
+    cluster: ProxyCluster, server: FakeCommandCodeServer
 ) -> None:
     warm: Final = asyncio.run(streams_across(cluster.proxies, [f"warm {i}" for i in range(WARM_UP_STREAMS)]))
     assert all(isinstance(result, Streamed) and result.status == 200 for result in warm), warm
@@ -201,7 +184,7 @@ def test_concurrent_streams_across_two_instances_are_byte_exact_and_leave_nothin
 
 @pytest.mark.parametrize("instance", [0, 1])
 def test_a_stream_the_server_stops_sending_is_cut_off_by_stream_timeout_as_an_error(
-    instance: int, cluster: Cluster, server: FakeCommandCodeServer
+    instance: int, cluster: ProxyCluster, server: FakeCommandCodeServer
 ) -> None:
     result: Final = asyncio.run(stream_once(cluster.proxies[instance], stream_body("stall", f"hi [[fake:{STALL}]]")))
 
@@ -229,24 +212,13 @@ async def stream_once(proxy: ProxyProcess, body: Mapping[str, object]) -> Stream
     ],
 )
 def test_a_client_leaving_mid_stream_makes_the_proxy_close_its_upstream_request(
-    scenario: str, events_before_leaving: int, instance: int, cluster: Cluster, server: FakeCommandCodeServer
+    scenario: str, events_before_leaving: int, instance: int, cluster: ProxyCluster, server: FakeCommandCodeServer
 ) -> None:
     proxy: Final = cluster.proxies[instance]
-    with (
-        httpx.Client(timeout=REQUEST_SECONDS) as http,
-        http.stream(
-            "POST",
-            f"{proxy.url}/v1/chat/completions",
-            headers={"Authorization": f"Bearer {MASTER_KEY}"},
-            json=stream_body("leave", f"hi [[fake:{scenario}]]"),
-        ) as response,
-    ):
+    body: Final = stream_body("leave", f"hi [[fake:{scenario}]]")
+    with proxy_chat_stream(proxy, MASTER_KEY, body, REQUEST_SECONDS) as response:
         assert response.status_code == 200
-        events = 0
-        for line in response.iter_lines():
-            events += line.startswith("data: ")
-            if events >= events_before_leaving:
-                break
+        read_events(response, events_before_leaving)
 
     records: Final = settle(lambda: server.requests, lambda found: bool(found) and all(r.disconnected for r in found))
     assert [(r.disconnected, r.finished) for r in records] == [(True, False)]

@@ -8,10 +8,8 @@ from typing import Final
 import pytest
 
 import litellm
-import litellm_commandcode
 from litellm.types.utils import ModelResponse, ModelResponseStream
 from litellm_commandcode.fake_server import FakeCommandCodeServer, load_catalog, pause_turn_answer
-from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.support.fake_stack import generate_params
 
 MODEL: Final = "deepseek/deepseek-v4-flash"
@@ -21,17 +19,7 @@ DOORS: Final = (("generate", MODEL), ("provider_api", CLAUDE))
 KEY: Final = "user_pause_test"
 MODES: Final = ("sync", "async", "sync-stream", "async-stream")
 WHOLE_TEXT: Final = "You said: {question}\nThis is a deterministic answer from the fake Command Code server."
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered() -> None:
-    assert litellm_commandcode.register() is (not litellm_knows_commandcode())
-
-
-@pytest.fixture(autouse=True)
-def fresh_server(server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COMMANDCODE_ROUTE", raising=False)
-    server.reset()
+pytestmark = pytest.mark.usefixtures("plugin_registered", "fresh_server_default_route")
 
 
 async def answer_of(

@@ -16,7 +16,7 @@ from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.proxy_process import ROOT, ProxyProcess
 from tests.support.config_env import header_env
-from tests.support.fake_stack import proxy_in_front
+from tests.support.fake_stack import proxy_chat_stream, proxy_in_front
 
 CONFIG: Final = ROOT / "examples" / "config-production.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -49,15 +49,8 @@ def test_the_header_asks_for_litellm_log_error() -> None:
 def test_answers_are_byte_exact_streamed_and_not(proxy: ProxyProcess) -> None:
     messages: Final = [{"role": "user", "content": "production"}]
     whole: Final = post(proxy, "/v1/chat/completions", {"model": MODEL, "messages": messages})
-    with (
-        httpx.Client(timeout=REQUEST_SECONDS) as http,
-        http.stream(
-            "POST",
-            f"{proxy.url}/v1/chat/completions",
-            headers={"Authorization": f"Bearer {MASTER_KEY}"},
-            json={"model": MODEL, "messages": messages, "stream": True},
-        ) as response,
-    ):
+    body: Final = {"model": MODEL, "messages": messages, "stream": True}
+    with proxy_chat_stream(proxy, MASTER_KEY, body, REQUEST_SECONDS) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     streamed: Final = "".join(
         (choice.get("delta") or {}).get("content") or ""

@@ -8,26 +8,14 @@ import httpx
 import pytest
 
 import litellm
-import litellm_commandcode
 from litellm_commandcode.fake_server import FakeCommandCodeServer
-from litellm_commandcode.registration import litellm_knows_commandcode
 
 MODEL: Final = "deepseek/deepseek-v4-flash"
 CLAUDE: Final = "claude-sonnet-4-6"
 KEY: Final = "user_provider_api_test"
 CLI_ONLY_KEY: Final = "user_cli_only_test"
 ANSWER: Final = "You said: hi\nThis is a deterministic answer from the fake Command Code server."
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered() -> None:
-    assert litellm_commandcode.register() is (not litellm_knows_commandcode())
-
-
-@pytest.fixture(autouse=True)
-def fresh_server(server: FakeCommandCodeServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COMMANDCODE_ROUTE", raising=False)
-    server.reset()
+pytestmark = pytest.mark.usefixtures("plugin_registered", "fresh_server_default_route")
 
 
 def kwargs(server: FakeCommandCodeServer, model: str = MODEL, text: str = "hi", **extra: object) -> dict[str, object]:

@@ -27,6 +27,7 @@ from litellm_commandcode.fake_server import HTTP_FAULTS, FakeCommandCodeServer, 
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens
 from tests.proxy_process import ProxyProcess, write_config
+from tests.support.chat_requests import CONVERSATION, WEATHER_TOOL
 from tests.support.fake_stack import openai_client, proxy_in_front
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -38,27 +39,6 @@ COMMANDCODE_KEY: Final = "user_proxy_test"
 MASTER_KEY: Final = f"sk-proxy-test-{secrets.token_hex(8)}"
 REQUEST_SECONDS: Final = 30.0
 COST_HEADER: Final = "x-litellm-response-cost"
-WEATHER_TOOL: Final[ChatCompletionToolParam] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-CONVERSATION: Final[list[ChatCompletionMessageParam]] = [
-    {"role": "system", "content": "You are a senior Python reviewer."},
-    {
-        "role": "user",
-        "content": (
-            "I maintain a Python service that talks to several model providers. Explain, step by step, how to add a "
-            "retry with exponential backoff around one HTTP call, which errors deserve a retry and which do not, and "
-            "how to keep the total waiting time bounded so that a caller never hangs."
-        ),
-    },
-    {"role": "assistant", "content": "Wrap the call in a loop with a maximum number of attempts."},
-    {"role": "user", "content": "And which status codes should be retried?"},
-]
 RATE_LIMIT_MESSAGE: Final = "RATE_LIMITED: Usage limit reached for the fiveHour window. It resets at "
 ROUTES: Final = ("generate", "provider_api")
 

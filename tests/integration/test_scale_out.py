@@ -10,14 +10,12 @@ import copy
 import datetime
 import json
 import secrets
-import shutil
 import signal
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Final
 
 import httpx
@@ -28,11 +26,10 @@ import yaml
 from litellm_commandcode.fake_server import REPLY_SUFFIX, FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens
-from tests.proxy_process import ROOT, ProxyProcess, proxy_env, write_config
+from tests.proxy_process import ROOT, ProxyProcess, proxy_env
 from tests.support import spend_log
 from tests.support.fake_stack import upstream_key, upstream_keys
-from tests.support.redis_server import RedisProcess, running_redis
-from tests.support.scale_out import running_proxies
+from tests.support.scale_out import ProxyCluster, running_cluster
 
 CONFIG: Final = ROOT / "examples" / "config-scale-out.yaml"
 MODEL: Final = "commandcode/deepseek/deepseek-v4-flash"
@@ -83,36 +80,21 @@ def scale_out_config() -> dict[str, object]:
     return config
 
 
-@dataclass(frozen=True)
-class Cluster:
-    proxies: list[ProxyProcess]
-    redis: RedisProcess
-    spend_dir: Path
-
-
 @pytest.fixture(scope="module")
-def cluster(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(server: FakeCommandCodeServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyCluster]:
+    env: Final = proxy_env(
+        COMMANDCODE_API_BASE=server.url,
+        COMMANDCODE_API_KEY_1=KEY_A,
+        COMMANDCODE_API_KEY_2=KEY_B,
+        LITELLM_MASTER_KEY=MASTER_KEY,
+    )
     workdir: Final = tmp_path_factory.mktemp("scale-out")
-    spend_dir: Final = workdir / "spend"
-    spend_dir.mkdir()
-    config: Final = write_config(workdir, scale_out_config())
-    shutil.copy(Path(spend_log.__file__), workdir / "spend_log.py")
-    with running_redis(workdir) as redis_server:
-        env = proxy_env(
-            COMMANDCODE_API_BASE=server.url,
-            COMMANDCODE_API_KEY_1=KEY_A,
-            COMMANDCODE_API_KEY_2=KEY_B,
-            LITELLM_MASTER_KEY=MASTER_KEY,
-            REDIS_HOST=redis_server.host,
-            REDIS_PORT=str(redis_server.port),
-            **{spend_log.SPEND_LOG_DIR_ENV: str(spend_dir)},
-        )
-        with running_proxies(config, 2, workdir, env) as proxies:
-            yield Cluster(proxies=proxies, redis=redis_server, spend_dir=spend_dir)
+    with running_cluster(workdir, scale_out_config(), env, spend_log, spend_log.SPEND_LOG_DIR_ENV) as started:
+        yield started
 
 
 @pytest.fixture
-def store(cluster: Cluster) -> Iterator["redis.Redis[bytes]"]:
+def store(cluster: ProxyCluster) -> Iterator["redis.Redis[bytes]"]:
     with cluster.redis.client() as client:
         yield client
 
@@ -183,7 +165,7 @@ def reported_tokens(server: FakeCommandCodeServer, group: str) -> dict[str, int]
 
 
 def test_a_usage_window_429_on_one_key_cools_it_down_on_both_instances_until_the_reset(
-    cluster: Cluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
+    cluster: ProxyCluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
 ) -> None:
     """The cooldown is in Redis until the reset. An instance that has not read it yet (LiteLLM reads a cooldown it
     does not hold in memory from Redis at most every few seconds) may ask user_a once itself: at most one call per
@@ -206,7 +188,9 @@ def test_a_usage_window_429_on_one_key_cools_it_down_on_both_instances_until_the
     assert store.exists("deployment:cool-2:cooldown") == 0
 
 
-def test_rpm_limits_per_deployment_hold_across_both_instances(cluster: Cluster, server: FakeCommandCodeServer) -> None:
+def test_rpm_limits_per_deployment_hold_across_both_instances(
+    cluster: ProxyCluster, server: FakeCommandCodeServer
+) -> None:
     """Each instance alone would let RPM requests a minute through to each key (LIMIT_REQUESTS in all); the counters in
     Redis let RPM through to each key for both instances together, and refuse the rest without calling Command Code."""
     in_a_fresh_minute()
@@ -234,7 +218,7 @@ def test_rpm_limits_per_deployment_hold_across_both_instances(cluster: Cluster, 
     ),
 )
 def test_tpm_limits_per_deployment_hold_across_both_instances(
-    cluster: Cluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
+    cluster: ProxyCluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
 ) -> None:
     in_a_fresh_minute()
     answers: list[Answer] = []
@@ -251,7 +235,7 @@ def test_tpm_limits_per_deployment_hold_across_both_instances(
 
 
 def test_usage_based_routing_spreads_load_by_the_tokens_command_code_reports(
-    cluster: Cluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
+    cluster: ProxyCluster, server: FakeCommandCodeServer, store: "redis.Redis[bytes]"
 ) -> None:
     in_a_fresh_minute()
     big: Final = ask(cluster.proxies[0], "usage", "x" * 20000)
@@ -271,7 +255,7 @@ def test_usage_based_routing_spreads_load_by_the_tokens_command_code_reports(
     assert totals[f"usage-{1 if first == KEY_A else 2}"] > totals[f"usage-{1 if other == KEY_A else 2}"] > 0
 
 
-def test_each_requests_spend_is_recorded_once(cluster: Cluster, server: FakeCommandCodeServer) -> None:
+def test_each_requests_spend_is_recorded_once(cluster: ProxyCluster, server: FakeCommandCodeServer) -> None:
     """user_a is in a usage window: a request routed to it first is answered by user_b after a 429; the spend is
     recorded once per request, by the instance that answered, at the cost the client was told."""
     server.set_key_scenario(KEY_A, f"http_429 reset_in={RESET_IN}")
@@ -279,7 +263,7 @@ def test_each_requests_spend_is_recorded_once(cluster: Cluster, server: FakeComm
     answers: Final = [ask(cluster.proxies[index % 2], "spend") for index in range(4)]
 
     ids: Final = [str(answer.body["id"]) for answer in answers]
-    records: Final = spend_log.wait_for_spend(cluster.spend_dir, ids, COUNTER_WAIT_SECONDS)
+    records: Final = spend_log.wait_for_spend(cluster.callback_dir, ids, COUNTER_WAIT_SECONDS)
     mine: Final = {str(record["response_id"]): record for record in records if record["response_id"] in ids}
     assert [answer.status for answer in answers] == [200] * 4
     assert Counter(str(record["response_id"]) for record in records).most_common(1)[0][1] == 1
@@ -292,7 +276,7 @@ def test_each_requests_spend_is_recorded_once(cluster: Cluster, server: FakeComm
 
 
 def test_killing_one_instance_mid_stream_fails_its_client_and_the_other_serves(
-    cluster: Cluster, server: FakeCommandCodeServer
+    cluster: ProxyCluster, server: FakeCommandCodeServer
 ) -> None:
     """Runs last: it kills the second instance."""
     doomed: Final = cluster.proxies[1]

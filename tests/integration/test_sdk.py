@@ -25,6 +25,7 @@ from litellm.types.utils import (
 from litellm_commandcode.fake_server import FakeCommandCodeServer, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode
 from tests.fake_answers import expected_tokens
+from tests.support.chat_requests import CONVERSATION, WEATHER_TOOL
 from tests.support.fake_stack import generate_body, generate_params
 
 NATIVE: Final = litellm_knows_commandcode()
@@ -36,19 +37,6 @@ KEY: Final = "user_sdk_test"
 PNG: Final = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
-WEATHER_TOOL: Final = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
-LONG_QUESTION: Final = (
-    "I maintain a Python service that talks to several model providers. Explain, step by step, how to add a "
-    "retry with exponential backoff around one HTTP call, which errors deserve a retry and which do not, and how "
-    "to keep the total waiting time bounded so that a caller never hangs."
 )
 FINISH_REASONS: Final = {"stop": "stop", "tool-calls": "tool_calls"}
 ROUTES: Final = ("generate", "provider_api")
@@ -223,14 +211,7 @@ async def test_text_answer_reasoning_usage_and_cost_are_commandcodes(mode: Mode,
 async def test_cached_tokens_of_a_multi_turn_conversation_are_priced_at_the_cache_read_rate(
     mode: Mode, server: FakeCommandCodeServer
 ) -> None:
-    messages: Final[Messages] = [
-        {"role": "system", "content": "You are a senior Python reviewer."},
-        user(LONG_QUESTION),
-        {"role": "assistant", "content": "Wrap the call in a loop with a maximum number of attempts."},
-        user("And which status codes should be retried?"),
-    ]
-
-    outcome: Final = await complete(mode, server, MODEL, messages)
+    outcome: Final = await complete(mode, server, MODEL, CONVERSATION)
 
     tokens: Final = assert_matches_the_fake(outcome, server, MODEL)
     assert tokens["cached_tokens"] == 64

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+import httpx
 import openai
 
 from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord
@@ -26,6 +27,26 @@ def proxy_in_front(
     path: Final = config if isinstance(config, Path) else write_config(workdir, config)
     with running_proxy(path, workdir / "proxy.log", proxy_env(COMMANDCODE_API_BASE=server.url, **env)) as proxy:
         yield proxy
+
+
+@contextlib.contextmanager
+def proxy_http(proxy: ProxyProcess, master_key: str, timeout: float) -> Iterator[httpx.Client]:
+    """An HTTP client on the proxy's URL that sends the master key."""
+    auth: Final = {"Authorization": f"Bearer {master_key}"}
+    with httpx.Client(base_url=proxy.url, headers=auth, timeout=timeout) as http:
+        yield http
+
+
+@contextlib.contextmanager
+def proxy_chat_stream(
+    proxy: ProxyProcess, master_key: str, body: Mapping[str, object], timeout: float
+) -> Iterator[httpx.Response]:
+    """The proxy's streamed answer to the chat completion `body`, open while the block runs."""
+    with (
+        proxy_http(proxy, master_key, timeout) as http,
+        http.stream("POST", "/v1/chat/completions", json=body) as response,
+    ):
+        yield response
 
 
 @contextlib.contextmanager

@@ -1,16 +1,20 @@
 """Several proxy instances on one config (each on its own free port, started together, all stopped however the block
-ends), and what the fake Command Code server saw of them."""
+ends), two of them sharing one Redis as examples/config-scale-out.yaml has it, and the config they run."""
 
 import contextlib
 import copy
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Final
 
 import yaml
 
 from litellm_commandcode.registration import litellm_knows_commandcode
-from tests.proxy_process import ROOT, ProxyProcess, launch, stop_process, wait_until_live
+from tests.proxy_process import ROOT, ProxyProcess, launch, stop_process, wait_until_live, write_config
+from tests.support.redis_server import RedisProcess, running_redis
 
 
 @contextlib.contextmanager
@@ -26,6 +30,32 @@ def running_proxies(config: Path, count: int, workdir: Path, env: Mapping[str, s
     finally:
         for proxy in proxies:
             stop_process(proxy.process)
+
+
+@dataclass(frozen=True)
+class ProxyCluster:
+    """Two proxies sharing one Redis, and the directory their callback module writes to."""
+
+    proxies: list[ProxyProcess]
+    redis: RedisProcess
+    callback_dir: Path
+
+
+@contextlib.contextmanager
+def running_cluster(
+    workdir: Path, config: Mapping[str, object], env: Mapping[str, str], callback: ModuleType, callback_dir_env: str
+) -> Iterator[ProxyCluster]:
+    """Two proxies on `config` (written to `workdir`) with `env` and one Redis, and the callback module `callback`
+    copied next to the config; it writes to `workdir/callback`, which `callback_dir_env` names to it."""
+    callback_dir: Final = workdir / "callback"
+    callback_dir.mkdir()
+    path: Final = write_config(workdir, config)
+    module: Final = Path(str(callback.__file__))
+    shutil.copy(module, workdir / module.name)
+    with running_redis(workdir) as redis_server:
+        redis_env: Final = {"REDIS_HOST": redis_server.host, "REDIS_PORT": str(redis_server.port)}
+        with running_proxies(path, 2, workdir, {**env, **redis_env, callback_dir_env: str(callback_dir)}) as proxies:
+            yield ProxyCluster(proxies=proxies, redis=redis_server, callback_dir=callback_dir)
 
 
 SCALE_OUT_CONFIG: Final = ROOT / "examples" / "config-scale-out.yaml"
