@@ -67,6 +67,7 @@ CHANGED_FILES: Final = (
     "litellm/litellm_core_utils/get_llm_provider_logic.py",
     "litellm/llms/commandcode/chat/handler.py",
     "litellm/llms/commandcode/chat/messages.py",
+    "litellm/llms/commandcode/chat/params.py",
     "litellm/llms/commandcode/chat/pause_turn.py",
     "litellm/llms/commandcode/chat/provider_api_transformation.py",
     "litellm/llms/commandcode/chat/transformation.py",
@@ -455,6 +456,7 @@ def expected_apply_outcomes(version: str) -> list[tuple[str, str]]:
     return [
         ("litellm/llms/commandcode/chat/handler.py", "copied"),
         ("litellm/llms/commandcode/chat/messages.py", "copied"),
+        ("litellm/llms/commandcode/chat/params.py", "copied"),
         ("litellm/llms/commandcode/chat/pause_turn.py", "copied"),
         ("litellm/llms/commandcode/chat/provider_api_transformation.py", "copied"),
         ("litellm/llms/commandcode/chat/transformation.py", "copied"),

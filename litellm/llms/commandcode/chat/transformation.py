@@ -6,27 +6,21 @@ reads the whole stream and assembles one response through the same event handlin
 """
 
 import contextlib
-import hashlib
 import json
-import re
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, cast
 
 import httpx
 from pydantic import StrictInt, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-import litellm
 from litellm._logging import verbose_logger
-from litellm.exceptions import UnsupportedParamsError
 from litellm.litellm_core_utils.core_helpers import map_finish_reason
-from litellm.litellm_core_utils.reasoning_effort_utils import reasoning_effort_from_thinking_budget
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
@@ -37,11 +31,12 @@ from litellm.llms.commandcode.chat.messages import (
     _transform_tools,
     _valid_unicode,
 )
-from litellm.llms.commandcode.chat.messages import (
-    MISSING_TOOL_RESULT as MISSING_TOOL_RESULT,
-)
-from litellm.llms.commandcode.chat.messages import (
-    _image_part as _image_part,
+from litellm.llms.commandcode.chat.params import (
+    SESSION_PARAM,
+    SUPPORTED_OPENAI_PARAMS,
+    THREAD_ID_PARAM,
+    map_params,
+    resolve_thread_id,
 )
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_BASE,
@@ -50,17 +45,12 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_DEFAULT_MAX_TOKENS,
     COMMANDCODE_DEFAULT_VERSION,
     COMMANDCODE_GENERATE_PATH,
-    COMMANDCODE_MAX_TOKENS_LIMIT,
-    COMMANDCODE_REASONING_ALIASES,
-    COMMANDCODE_REASONING_DISABLED,
-    COMMANDCODE_REASONING_EFFORTS,
-    COMMANDCODE_RETIRED_MODEL_IDS,
     COMMANDCODE_VERSION_ENV_VAR,
     COMMANDCODE_VERSION_PARAM,
+    PROVIDER,
     CommandCodeError,
-    bad_request,
+    commandcode_model_id,
     get_commandcode_model_info,
-    get_explicit_output_cap,
     parse_error_body,
     stream_error,
 )
@@ -89,38 +79,10 @@ if TYPE_CHECKING:
     from litellm.litellm_core_utils.litellm_logging import Logging as LiteLLMLoggingObj
     from litellm.litellm_core_utils.tokenizer import Encoding as Tokenizer
 
-PROVIDER: Final[str] = "commandcode"
-PROVIDER_PREFIX: Final[str] = "commandcode/"
-VERSION_PARAM: Final[str] = COMMANDCODE_VERSION_PARAM
-THREAD_ID_PARAM: Final[str] = "commandcode_thread_id"
-# Parameters agents send that cannot change the answer Command Code gives: accepted, never sent. `prompt_cache_key`
-# (also accepted) names the session and becomes the thread id.
-ACCEPTED_WITHOUT_EFFECT: Final[tuple[str, ...]] = (
-    "store",
-    "prompt_cache_retention",
-    "safety_identifier",
-    "user",
-    "metadata",
-    "parallel_tool_calls",
-    "service_tier",
-)
-SESSION_PARAM: Final[str] = "prompt_cache_key"
-# Parameters accepted at the one value that asks for what Command Code does anyway (not sent); any other value would
-# change the answer and cannot be expressed.
-NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
-    {"top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False, "response_format": {"type": "text"}}
-)
 # An answer paused by a server-run tool; chat/pause_turn.py continues it. Non-streamed answers carry the raw reason
 # in this hidden param, streams on `ModelResponseIterator.raw_finish_reason`.
 PAUSE_TURN: Final[str] = "pause_turn"
 RAW_FINISH_REASON_KEY: Final[str] = "commandcode_raw_finish_reason"
-SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
-    *("max_tokens", "max_completion_tokens", "temperature", "reasoning_effort", "thinking", "tools", "tool_choice"),
-    *("stream", "stream_options", SESSION_PARAM, *ACCEPTED_WITHOUT_EFFECT, *NEUTRAL_VALUES),
-)
-UUID_PATTERN: Final = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE
-)
 
 
 class _TokenDetails(TypedDict, total=False):
@@ -141,79 +103,6 @@ class _TotalUsage(TypedDict, total=False):
 
 
 _TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
-
-
-def _model_id(model: str) -> str:
-    bare: Final = model.removeprefix(PROVIDER_PREFIX)
-    return COMMANDCODE_RETIRED_MODEL_IDS.get(bare, bare)
-
-
-# --- parameters ------------------------------------------------------------------------------------------------------
-
-
-def map_reasoning_effort(effort: str, model: str) -> str | None:
-    """The `reasoning_effort` to send for `model`, or None to send none. `none` sends none; an agent's own name
-    (`minimal`, `ultra`, `maximum`) stands for a level of Command Code's scale; a level the model lacks becomes the
-    nearest it has on low < medium < high < xhigh < max (a tie goes to the higher level), so anything above its top is
-    its top; a model without levels gets none; a model outside the cost map gets the level as named."""
-    if effort in COMMANDCODE_REASONING_DISABLED:
-        return None
-    level: Final = COMMANDCODE_REASONING_ALIASES.get(effort, effort)
-    model_info: Final = get_commandcode_model_info(model)
-    if model_info is None:
-        return level
-    supported: Final = model_info.get("reasoning_effort_levels") or ()
-    if not supported or level in supported:
-        return level if supported else None
-    if level not in COMMANDCODE_REASONING_EFFORTS:
-        known: Final = ", ".join(("none", *COMMANDCODE_REASONING_ALIASES, *COMMANDCODE_REASONING_EFFORTS))
-        raise bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
-    rank: Final = COMMANDCODE_REASONING_EFFORTS.index
-    return min(supported, key=lambda option: (abs(rank(option) - rank(level)), -rank(option)))
-
-
-def effort_from_thinking(thinking: object) -> str | None:
-    """Anthropic's `thinking` as a `reasoning_effort` (then mapped to the model's levels like any other): `disabled`
-    is `none`; `enabled` goes by `budget_tokens` with LiteLLM's own thresholds (reasoning_effort_from_thinking_budget,
-    by default: below 1,024 `minimal`, below 2,048 `low`, below 4,096 `medium`, from 4,096 on `high`), so a budget
-    gives the same level whichever bridge carried it; `adaptive` leaves the level to `output_config.effort`, which
-    LiteLLM's /v1/messages bridge sends as `reasoning_effort`, and is `medium` without one, as in that bridge."""
-    kind: Final = thinking.get("type") if isinstance(thinking, Mapping) else None
-    if kind in ("disabled", "adaptive"):
-        return "none" if kind == "disabled" else "medium"
-    if kind != "enabled":
-        raise bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
-    budget: Final = cast(Mapping[str, object], thinking).get("budget_tokens", 0)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-        raise bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
-    return reasoning_effort_from_thinking_budget(int(budget))
-
-
-def session_thread_id(session: str) -> str:
-    """A stable thread id for a session key: the key itself when it is already a UUID in the v4 layout, else a UUID
-    in that layout (the server accepts no other) made from the SHA-256 of the key, the same for every request."""
-    if UUID_PATTERN.match(session) is not None:
-        return session.lower()
-    digest: Final = hashlib.sha256(f"commandcode-thread:{session}".encode("utf-8", "surrogatepass")).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def _unsupported(message: str, model: str, drop_params: bool) -> None:
-    if drop_params or litellm.drop_params:
-        verbose_logger.debug("commandcode: dropping %s", message)
-        return
-    raise UnsupportedParamsError(
-        message=(
-            f"{message}. To send the request without it, set `litellm.drop_params = True` (SDK), `drop_params: true` "
-            "under `litellm_settings` (proxy config), or pass drop_params=True with the request."
-        ),
-        llm_provider=PROVIDER,
-        model=model,
-        status_code=400,
-    )
-
-
-# --- response: NDJSON events -> OpenAI chunks ------------------------------------------------------------------------
 
 
 def _tool_arguments(event: Mapping[str, object]) -> str:
@@ -528,12 +417,8 @@ def _neutral_config() -> JsonObject:
 
 
 class CommandCodeChatConfig(BaseConfig):
-    """
-    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`), read from the cost map like
-    vision support and output caps. Anthropic's `thinking` becomes an effort first (`effort_from_thinking`);
-    `reasoning_effort` wins. Parameters that cannot change the answer are accepted and not sent
-    (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key` or LiteLLM's session id makes one stable thread per session.
-    """
+    """`/alpha/generate` as a LiteLLM chat config: parameters by the policy of `chat/params.py`, messages by
+    `chat/messages.py`, the answer through `ModelResponseIterator`."""
 
     @property
     def custom_llm_provider(self) -> str | None:
@@ -558,41 +443,6 @@ class CommandCodeChatConfig(BaseConfig):
     def get_supported_openai_params(self, model: str) -> list[str]:  # mutable-ok: inherited contract returns a list
         return list(SUPPORTED_OPENAI_PARAMS)
 
-    def _map_param(self, param: str, value: object, model: str, drop_params: bool) -> tuple[str, object] | None:
-        if param in ("max_tokens", "max_completion_tokens"):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad_request(f"{param} must be a positive integer, got {value!r}")
-            cap: Final = get_explicit_output_cap(get_commandcode_model_info(_model_id(model)))
-            return "max_tokens", min(value, cap or COMMANDCODE_MAX_TOKENS_LIMIT, COMMANDCODE_MAX_TOKENS_LIMIT)
-        if param == "reasoning_effort":
-            level: Final = value.get("effort") if isinstance(value, Mapping) else value  # {"effort", "summary"}
-            if not isinstance(level, str):
-                raise bad_request(f"reasoning_effort must be a string, got {value!r}")
-            effort: Final = map_reasoning_effort(level, _model_id(model))
-            return ("reasoning_effort", effort) if effort is not None else None
-        if param == "tool_choice":
-            if value in ("auto", "none"):
-                return "tool_choice", value
-            _unsupported(
-                f"commandcode does not support tool_choice={value!r} (only 'auto' and 'none')", model, drop_params
-            )
-            return None
-        if param == "temperature" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise bad_request(f"temperature must be a number, got {value!r:.60}")
-        if param in ("temperature", "tools", "stream", "stream_options") or (
-            param == SESSION_PARAM and value and isinstance(value, str)
-        ):
-            return param, value
-        if param in NEUTRAL_VALUES and value != NEUTRAL_VALUES[param]:
-            neutral: Final = NEUTRAL_VALUES[param]
-            _unsupported(
-                f"commandcode cannot honour {param}={value!r:.60} (only {neutral!r}, which changes nothing, is "
-                "accepted)",
-                model,
-                drop_params,
-            )
-        return None
-
     def map_openai_params(
         self,
         non_default_params: JsonObject,  # mutable-ok: inherited contract
@@ -600,15 +450,7 @@ class CommandCodeChatConfig(BaseConfig):
         model: str,
         drop_params: bool,
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
-        params: Final = {name: value for name, value in non_default_params.items() if name != "thinking"}
-        if "thinking" in non_default_params and "reasoning_effort" not in params:
-            params["reasoning_effort"] = effort_from_thinking(non_default_params["thinking"])
-        mapped: Final = {
-            translated[0]: translated[1]
-            for param, value in params.items()
-            if (translated := self._map_param(param, value, model, drop_params)) is not None
-        }
-        return {**optional_params, **mapped}
+        return {**optional_params, **map_params(non_default_params, model, drop_params)}
 
     def validate_environment(
         self,
@@ -631,12 +473,12 @@ class CommandCodeChatConfig(BaseConfig):
             )
         caller_headers: Final = {str(name).lower(): value for name, value in (headers or {}).items()}
         version: Final = (
-            optional_params.get(VERSION_PARAM)
+            optional_params.get(COMMANDCODE_VERSION_PARAM)
             or caller_headers.get("x-command-code-version")
             or get_secret_str(COMMANDCODE_VERSION_ENV_VAR)
             or COMMANDCODE_DEFAULT_VERSION
         )
-        thread_id: Final = self._thread_id(
+        thread_id: Final = resolve_thread_id(
             optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"),
             optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id"),
         )
@@ -647,16 +489,6 @@ class CommandCodeChatConfig(BaseConfig):
             "x-session-id": thread_id,
             "authorization": f"Bearer {final_api_key}",
         }
-
-    @staticmethod
-    def _thread_id(candidate: object, session: object) -> str:
-        """The caller's own thread id, else one derived from the session (`prompt_cache_key`, else LiteLLM's
-        `litellm_session_id`), else a fresh one: one agent session is one Command Code thread."""
-        if candidate is None:
-            return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
-        if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
-            raise bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
-        return candidate.lower()
 
     def get_complete_url(
         self,
@@ -678,7 +510,7 @@ class CommandCodeChatConfig(BaseConfig):
         litellm_params: JsonObject,  # mutable-ok: inherited contract
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
-        model_id: Final = _model_id(model)
+        model_id: Final = commandcode_model_id(model)
         system, wire_messages = _transform_messages(messages, model_id)
         tools: Final = optional_params.get("tools")
         wire_tools: Final = (
@@ -733,7 +565,7 @@ class CommandCodeChatConfig(BaseConfig):
         params: Final = request_data.get("params")
         requested: Final = params.get("model") if isinstance(params, Mapping) else None
         assembled: Final = _assemble(
-            events, model_response, requested if isinstance(requested, str) else _model_id(model)
+            events, model_response, requested if isinstance(requested, str) else commandcode_model_id(model)
         )
         assembled._hidden_params[RAW_FINISH_REASON_KEY] = events.raw_finish_reason
         return assembled
