@@ -7,19 +7,15 @@ reads the whole stream and assembles one response through the same event handlin
 
 import contextlib
 import json
-import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import httpx
-from pydantic import StrictInt, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
 
-from litellm._logging import verbose_logger
 from litellm.litellm_core_utils.core_helpers import map_finish_reason
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
@@ -38,6 +34,7 @@ from litellm.llms.commandcode.chat.params import (
     map_params,
     resolve_thread_id,
 )
+from litellm.llms.commandcode.chat.response import assemble_response, load_event, tool_arguments, usage_from_totals
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_BASE,
     COMMANDCODE_API_BASE_ENV_VAR,
@@ -64,11 +61,9 @@ from litellm.secret_managers.main import get_secret_str
 from litellm.types.llms.openai import AllMessageValues
 from litellm.types.utils import (
     ChatCompletionDeltaToolCall,
-    ChatCompletionMessageToolCall,
     Delta,
     Function,
     LlmProviders,
-    Message,
     ModelResponse,
     ModelResponseStream,
     StreamingChoices,
@@ -83,73 +78,6 @@ if TYPE_CHECKING:
 # in this hidden param, streams on `ModelResponseIterator.raw_finish_reason`.
 PAUSE_TURN: Final[str] = "pause_turn"
 RAW_FINISH_REASON_KEY: Final[str] = "commandcode_raw_finish_reason"
-
-
-class _TokenDetails(TypedDict, total=False):
-    cacheReadTokens: StrictInt | None
-    cacheWriteTokens: StrictInt | None
-    reasoningTokens: StrictInt | None
-
-
-class _TotalUsage(TypedDict, total=False):
-    """`finish.totalUsage`. `inputTokens` already includes cache reads and writes; a count may be absent or null."""
-
-    inputTokens: StrictInt | None
-    outputTokens: StrictInt | None
-    cachedInputTokens: StrictInt | None
-    reasoningTokens: StrictInt | None
-    inputTokenDetails: _TokenDetails | None
-    outputTokenDetails: _TokenDetails | None
-
-
-_TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
-
-
-def _tool_arguments(event: Mapping[str, object]) -> str:
-    raw: Final = event.get("input", event.get("args"))
-    value: Final = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
-    if value is None:
-        return "{}"
-    if not isinstance(value, str):
-        return json.dumps(value)
-    try:
-        parsed: Final = json.loads(value)
-    except json.JSONDecodeError:
-        return value
-    return json.dumps(parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else parsed)
-
-
-def _usage(totals: object) -> Usage | None:
-    try:
-        total: Final = _TOTAL_USAGE.validate_python(totals)
-    except ValidationError:
-        return None
-    prompt_tokens: Final = total.get("inputTokens") or 0
-    completion_tokens: Final = total.get("outputTokens") or 0
-    inputs: Final = total.get("inputTokenDetails") or {}
-    cache_read: Final = inputs.get("cacheReadTokens") or total.get("cachedInputTokens") or 0
-    cache_write: Final = inputs.get("cacheWriteTokens") or 0
-    outputs: Final = total.get("outputTokenDetails") or {}
-    reasoning: Final = outputs.get("reasoningTokens") or total.get("reasoningTokens")
-    return Usage(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
-        prompt_tokens_details={"cached_tokens": cache_read, "cache_write_tokens": cache_write or None},
-        completion_tokens_details={"reasoning_tokens": reasoning} if reasoning else None,
-        cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=cache_write,
-    )
-
-
-def _load_event(line: bytes | str) -> object:
-    try:
-        return json.loads(line)
-    except UnicodeDecodeError:
-        return _load_event(line.decode("utf-8", "replace")) if isinstance(line, bytes) else None
-    except (ValueError, RecursionError):
-        verbose_logger.debug("commandcode: skipping a line that is not JSON (%d characters)", len(line))
-        return None
 
 
 @dataclass(slots=True)
@@ -209,7 +137,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 self._flush(parts)
             call_id, name, index = event.get("toolCallId"), event.get("toolName"), self._tool_call_index
             self._tool_call_index += 1
-            function: Final = Function(name=name if isinstance(name, str) else "", arguments=_tool_arguments(event))
+            function: Final = Function(name=name if isinstance(name, str) else "", arguments=tool_arguments(event))
             call_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
             parts.tool_calls.append(
                 ChatCompletionDeltaToolCall(id=call_id, type="function", index=index, function=function)
@@ -220,7 +148,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 map_finish_reason(reason.replace("-", "_")) if isinstance(reason, str) and kind == "finish" else "stop"
             )
             parts.finish_reason = "tool_calls" if self._tool_call_index else mapped
-            parts.usage = _usage(event.get("totalUsage") or event.get("usage")) if kind == "finish" else None
+            parts.usage = usage_from_totals(event.get("totalUsage") or event.get("usage")) if kind == "finish" else None
             self.raw_finish_reason = raw_reason if isinstance(raw_reason, str) else None
             self._done = True
         elif kind == "error":
@@ -273,7 +201,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         parts: Final = _ChunkParts()
         for line in lines:
             if line.strip():
-                self._apply(_load_event(line), parts)
+                self._apply(load_event(line), parts)
         if parts.content or parts.reasoning or parts.tool_calls or parts.finish_reason:
             self._ready.append(self._build(parts))
         return self._ready.popleft() if self._ready else None
@@ -374,39 +302,6 @@ class ModelResponseIterator(BaseModelResponseIterator):
 
     async def aprime(self) -> None:
         self._ready.appendleft(await self.__aiter__().__anext__())
-
-
-def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelResponse, model: str) -> ModelResponse:
-    content: Final[list[str]] = []
-    reasoning: Final[list[str]] = []
-    tool_calls: Final[list[ChatCompletionMessageToolCall]] = []
-    finish_reason = "stop"
-    usage: Usage | None = None
-    for chunk in chunks:
-        delta = chunk.choices[0].delta
-        if delta.content:
-            content.append(delta.content)
-        if reasoning_content := getattr(delta, "reasoning_content", None):
-            reasoning.append(reasoning_content)
-        tool_calls.extend(
-            ChatCompletionMessageToolCall(id=call.id, type="function", function=call.function)
-            for call in cast(list[ChatCompletionDeltaToolCall], delta.tool_calls or [])
-        )
-        finish_reason = chunk.choices[0].finish_reason or finish_reason
-        usage = getattr(chunk, "usage", None) or usage
-    choice: Final = model_response.choices[0]
-    choice.message = Message(  # rebind-ok: ModelResponse populated in place per contract
-        content="".join(content) if content or not tool_calls else None,
-        role="assistant",
-        reasoning_content="".join(reasoning) if reasoning else None,
-        tool_calls=tool_calls or None,
-    )
-    choice.finish_reason = map_finish_reason(finish_reason)  # rebind-ok: same contract
-    model_response.created = int(time.time())  # rebind-ok: same contract
-    model_response.model = model  # rebind-ok: same contract
-    if usage is not None:
-        model_response.usage = usage  # type: ignore[attr-defined]  # an undeclared pydantic extra field
-    return model_response
 
 
 def _neutral_config() -> JsonObject:
@@ -564,7 +459,7 @@ class CommandCodeChatConfig(BaseConfig):
         events: Final = ModelResponseIterator(streaming_response=(raw_response.content,), sync_stream=True)
         params: Final = request_data.get("params")
         requested: Final = params.get("model") if isinstance(params, Mapping) else None
-        assembled: Final = _assemble(
+        assembled: Final = assemble_response(
             events, model_response, requested if isinstance(requested, str) else commandcode_model_id(model)
         )
         assembled._hidden_params[RAW_FINISH_REASON_KEY] = events.raw_finish_reason
