@@ -217,32 +217,29 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._buffer = data[end + 1 :]
         return self._parse_lines(data[:end].split(b"\n"))
 
-    def _end_of_stream(self) -> ModelResponseStream | None:
+    def _end_of_stream(self, end: StopIteration | StopAsyncIteration | httpx.TransportError) -> ModelResponseStream:
+        """The last chunk once the source has ended (`end` again when none is left), or the error a broken connection
+        stands for."""
+        if isinstance(end, httpx.TimeoutException):
+            raise CommandCodeError(status_code=408, message=f"Command Code stream timed out: {end}") from end
+        if isinstance(end, httpx.TransportError):
+            raise CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {end}") from end
         tail, self._buffer = self._buffer, b""
         chunk: Final = self._parse_lines((tail,)) if tail.strip() and not self._done else None
-        if chunk is None and not self._done:
+        if chunk is not None:
+            return chunk
+        if not self._done:
             raise CommandCodeError(
                 status_code=502, message="Command Code stream ended before completion (no finish event); retry"
             )
-        return chunk
-
-    @staticmethod
-    def _transport_error(error: httpx.TransportError) -> CommandCodeError:
-        if isinstance(error, httpx.TimeoutException):
-            return CommandCodeError(status_code=408, message=f"Command Code stream timed out: {error}")
-        return CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {error}")
+        raise end
 
     def _next_chunk(self) -> ModelResponseStream:
         while not self._ready:
             try:
                 item = next(self.response_iterator)
-            except StopIteration:
-                last = self._end_of_stream()
-                if last is None:
-                    raise
-                return last
-            except httpx.TransportError as e:
-                raise self._transport_error(e) from e
+            except (StopIteration, httpx.TransportError) as e:
+                return self._end_of_stream(e)
             if (chunk := self._parse_item(item)) is not None:
                 return chunk
         return self._ready.popleft()
@@ -251,13 +248,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
         while not self._ready:
             try:
                 item = await self.async_response_iterator.__anext__()
-            except StopAsyncIteration:
-                last = self._end_of_stream()
-                if last is None:
-                    raise
-                return last
-            except httpx.TransportError as e:
-                raise self._transport_error(e) from e
+            except (StopAsyncIteration, httpx.TransportError) as e:
+                return self._end_of_stream(e)
             if (chunk := self._parse_item(item)) is not None:
                 return chunk
         return self._ready.popleft()
