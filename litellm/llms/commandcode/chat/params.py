@@ -164,10 +164,15 @@ def session_thread_id(session: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def resolve_thread_id(candidate: object, session: object) -> str:
-    """The caller's own thread id, else one derived from the session (`prompt_cache_key`, else LiteLLM's
-    `litellm_session_id`), else a fresh one: one agent session is one Command Code thread."""
+def request_thread_id(
+    optional_params: Mapping[str, object], litellm_params: Mapping[str, object] | None, headers: Mapping[str, str]
+) -> str:
+    """The caller's own thread id (`commandcode_thread_id`, else an `x-session-id` header), else one derived from the
+    session (`prompt_cache_key`, else LiteLLM's `litellm_session_id`), else a fresh one: one agent session is one
+    Command Code thread."""
+    candidate: Final = optional_params.get(THREAD_ID_PARAM) or headers.get("x-session-id")
     if candidate is None:
+        session: Final = optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id")
         return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
     if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
         raise bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")

@@ -27,13 +27,7 @@ from litellm.llms.commandcode.chat.messages import (
     _transform_tools,
     _valid_unicode,
 )
-from litellm.llms.commandcode.chat.params import (
-    SESSION_PARAM,
-    SUPPORTED_OPENAI_PARAMS,
-    THREAD_ID_PARAM,
-    map_params,
-    resolve_thread_id,
-)
+from litellm.llms.commandcode.chat.params import SUPPORTED_OPENAI_PARAMS, map_params, request_thread_id
 from litellm.llms.commandcode.chat.response import assemble_response, load_event, tool_arguments, usage_from_totals
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_BASE,
@@ -365,10 +359,7 @@ class CommandCodeChatConfig(BaseConfig):
             or get_secret_str(COMMANDCODE_VERSION_ENV_VAR)
             or COMMANDCODE_DEFAULT_VERSION
         )
-        thread_id: Final = resolve_thread_id(
-            optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"),
-            optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id"),
-        )
+        thread_id: Final = request_thread_id(optional_params, litellm_params, caller_headers)
         return {
             **caller_headers,
             "content-type": "application/json",
