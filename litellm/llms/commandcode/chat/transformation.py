@@ -479,7 +479,6 @@ class CommandCodeChatConfig(BaseConfig):
         messages: list[AllMessageValues],  # mutable-ok: inherited contract
         data: JsonObject,  # mutable-ok: inherited contract
     ) -> CustomStreamWrapper:
-        iterator.http_response = response
         logging_obj.post_call(  # type: ignore[no-untyped-call]  # LiteLLM's Logging.post_call is unannotated
             input=messages,
             api_key="",
