@@ -44,6 +44,8 @@ _TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
 
 
 def tool_arguments(event: Mapping[str, object]) -> str:
+    """A tool call's `input` (or `args`) as its arguments string: JSON re-serialized, a one-element list as its
+    element, `{}` for none."""
     raw: Final = event.get("input", event.get("args"))
     value: Final = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
     if value is None:
@@ -58,6 +60,7 @@ def tool_arguments(event: Mapping[str, object]) -> str:
 
 
 def usage_from_totals(totals: object) -> Usage | None:
+    """The `finish` event's usage totals as LiteLLM's `Usage`, cache reads and writes included; None when malformed."""
     try:
         total: Final = _TOTAL_USAGE.validate_python(totals)
     except ValidationError:
@@ -81,6 +84,7 @@ def usage_from_totals(totals: object) -> Usage | None:
 
 
 def load_event(line: bytes | str) -> object:
+    """One NDJSON line as JSON (invalid UTF-8 replaced); None, logged, for a line that is not JSON."""
     try:
         return json.loads(line)
     except UnicodeDecodeError:
@@ -93,6 +97,7 @@ def load_event(line: bytes | str) -> object:
 def assemble_response(
     chunks: Iterable[ModelResponseStream], model_response: ModelResponse, model: str
 ) -> ModelResponse:
+    """A whole answer's chunks as one response, written into `model_response` as LiteLLM's handler expects."""
     content: Final[list[str]] = []
     reasoning: Final[list[str]] = []
     tool_calls: Final[list[ChatCompletionMessageToolCall]] = []
