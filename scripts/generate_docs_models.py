@@ -49,7 +49,7 @@ def provider_facts() -> ProviderFacts:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import litellm_commandcode  # noqa: F401 (makes litellm.llms.commandcode importable)
-    from litellm.llms.commandcode.chat.transformation import map_reasoning_effort
+    from litellm.llms.commandcode.chat.params import map_reasoning_effort
     from litellm.llms.commandcode.common_utils import COMMANDCODE_REASONING_EFFORTS
     from litellm_commandcode.catalog import catalog_models
 

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from litellm.llms.commandcode.chat.transformation import session_thread_id
+from litellm.llms.commandcode.chat.params import session_thread_id
 from litellm_commandcode.catalog import build_cost_map
 from litellm_commandcode.fake_server import FakeCommandCodeServer, RequestRecord, expected_answer
 from litellm_commandcode.registration import litellm_knows_commandcode

@@ -34,7 +34,8 @@ import yaml
 
 import litellm
 import litellm_commandcode
-from litellm.llms.commandcode.chat.transformation import MISSING_TOOL_RESULT, CommandCodeChatConfig
+from litellm.llms.commandcode.chat.messages import MISSING_TOOL_RESULT
+from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_DEFAULT_MAX_TOKENS,
     COMMANDCODE_DEFAULT_VERSION,

@@ -22,6 +22,8 @@ import litellm
 from litellm.llms.base_llm.chat.transformation import BaseLLMException
 from litellm.types.utils import ModelInfo
 
+PROVIDER: Final[str] = "commandcode"
+PROVIDER_PREFIX: Final[str] = "commandcode/"
 COMMANDCODE_API_BASE: Final[str] = "https://api.commandcode.ai"
 COMMANDCODE_GENERATE_PATH: Final[str] = "/alpha/generate"
 COMMANDCODE_PROVIDER_API_DOCS: Final[str] = "https://commandcode.ai/docs/provider-api"
@@ -75,10 +77,16 @@ def bad_request(message: str) -> CommandCodeError:
     return CommandCodeError(status_code=400, message=message)
 
 
+def commandcode_model_id(model: str) -> str:
+    """The id Command Code serves `model` under: without the provider prefix, a retired id as its successor."""
+    bare: Final = model.removeprefix(PROVIDER_PREFIX)
+    return COMMANDCODE_RETIRED_MODEL_IDS.get(bare, bare)
+
+
 def get_commandcode_model_info(model: str) -> ModelInfo | None:
     """The cost-map entry of a Command Code model id (generated from the catalog), or None when it is unmapped."""
     try:
-        return litellm.get_model_info(f"commandcode/{model}")
+        return litellm.get_model_info(f"{PROVIDER_PREFIX}{model}")
     except Exception:  # LiteLLM raises a bare Exception (ModelNotMappedError on newer releases) for unmapped models
         return None
 

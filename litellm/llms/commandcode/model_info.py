@@ -12,8 +12,8 @@ import litellm
 from litellm._logging import verbose_logger
 from litellm.llms.base_llm.base_utils import BaseLLMModelInfo
 from litellm.llms.commandcode.chat.provider_api_transformation import MODELS_PATH, provider_api_base
-from litellm.llms.commandcode.chat.transformation import PROVIDER, PROVIDER_PREFIX, CommandCodeChatConfig
-from litellm.llms.commandcode.common_utils import CommandCodeError
+from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig
+from litellm.llms.commandcode.common_utils import PROVIDER, PROVIDER_PREFIX, CommandCodeError
 
 if TYPE_CHECKING:
     from litellm.types.llms.openai import AllMessageValues

@@ -15,22 +15,18 @@ import httpx
 
 from litellm.llms.anthropic.chat.transformation import AnthropicConfig
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
-from litellm.llms.commandcode.chat.transformation import (
-    MISSING_TOOL_RESULT,
-    PROVIDER,
-    RAW_FINISH_REASON_KEY,
-    THREAD_ID_PARAM,
-    VERSION_PARAM,
-    CommandCodeChatConfig,
-    _image_part,
-    _model_id,
-)
+from litellm.llms.commandcode.chat.messages import MISSING_TOOL_RESULT, _image_part
+from litellm.llms.commandcode.chat.params import THREAD_ID_PARAM
+from litellm.llms.commandcode.chat.transformation import RAW_FINISH_REASON_KEY, CommandCodeChatConfig
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_KEY_ENV_VARS,
     COMMANDCODE_PROVIDER_API_PATH,
     COMMANDCODE_ROUTE_ENV_VAR,
     COMMANDCODE_ROUTE_PARAM,
+    COMMANDCODE_VERSION_PARAM,
+    PROVIDER,
     CommandCodeError,
+    commandcode_model_id,
     get_commandcode_model_info,
 )
 from litellm.llms.commandcode.common_utils import parse_error_body as _parse_error_body
@@ -51,7 +47,7 @@ MESSAGES_MODEL_PREFIX: Final[str] = "claude-"
 ANTHROPIC_VERSION: Final[str] = "2023-06-01"
 UPGRADE_REQUIRED: Final[str] = "upgrade_required"
 # Parameters of this provider that steer the client and are never part of a Provider API request body.
-CLIENT_PARAMS: Final[frozenset[str]] = frozenset((COMMANDCODE_ROUTE_PARAM, VERSION_PARAM, THREAD_ID_PARAM))
+CLIENT_PARAMS: Final[frozenset[str]] = frozenset((COMMANDCODE_ROUTE_PARAM, COMMANDCODE_VERSION_PARAM, THREAD_ID_PARAM))
 JsonObject = dict[str, object]
 
 
@@ -63,7 +59,7 @@ def provider_api_base(api_base: str | None) -> str:
 
 
 def uses_messages_endpoint(model: str) -> bool:
-    return _model_id(model).startswith(MESSAGES_MODEL_PREFIX)
+    return commandcode_model_id(model).startswith(MESSAGES_MODEL_PREFIX)
 
 
 def _client_params_removed(optional_params: Mapping[str, object]) -> JsonObject:
@@ -139,7 +135,7 @@ class _Pairing:
 
 def provider_api_messages(messages: Sequence[AllMessageValues], model: str) -> list[AllMessageValues]:
     """The conversation as the Provider API accepts it: images checked, tool calls and results paired."""
-    _check_images(messages, _model_id(model))
+    _check_images(messages, commandcode_model_id(model))
     pairing: Final = _Pairing()
     for message in messages:
         pairing.add(message)
@@ -304,7 +300,7 @@ class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = super().transform_request(
-            _model_id(model),
+            commandcode_model_id(model),
             provider_api_messages(messages, model),
             _client_params_removed(optional_params),
             litellm_params,
@@ -321,7 +317,7 @@ class CommandCodeProviderAPIChatConfig(_ProviderAPI, OpenAIGPTConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = await super().async_transform_request(
-            _model_id(model),
+            commandcode_model_id(model),
             provider_api_messages(messages, model),
             _client_params_removed(optional_params),
             litellm_params,
@@ -382,7 +378,7 @@ class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
         params: Final = _client_params_removed(optional_params)
         stream: Final = params.pop("stream", None)
         params.pop("stream_options", None)
-        mapped: Final[JsonObject] = self.map_openai_params(params, {}, _model_id(model), drop_params=False)
+        mapped: Final[JsonObject] = self.map_openai_params(params, {}, commandcode_model_id(model), drop_params=False)
         return {**mapped, **({"stream": stream} if stream is not None else {})}
 
     def transform_request(
@@ -394,7 +390,7 @@ class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = super().transform_request(
-            _model_id(model),
+            commandcode_model_id(model),
             provider_api_messages(messages, model),
             self._anthropic_params(model, optional_params),
             litellm_params,
@@ -411,7 +407,7 @@ class CommandCodeProviderAPIMessagesConfig(_ProviderAPI, AnthropicConfig):
         headers: dict[str, object],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
         request: Final[JsonObject] = await super().async_transform_request(
-            _model_id(model),
+            commandcode_model_id(model),
             provider_api_messages(messages, model),
             self._anthropic_params(model, optional_params),
             litellm_params,

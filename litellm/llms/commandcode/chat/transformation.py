@@ -6,27 +6,17 @@ reads the whole stream and assembles one response through the same event handlin
 """
 
 import contextlib
-import hashlib
 import json
-import re
-import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import httpx
-from pydantic import StrictInt, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
 
-import litellm
-from litellm._logging import verbose_logger
-from litellm.exceptions import UnsupportedParamsError
 from litellm.litellm_core_utils.core_helpers import map_finish_reason
-from litellm.litellm_core_utils.reasoning_effort_utils import reasoning_effort_from_thinking_budget
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.base_llm.base_model_iterator import BaseModelResponseIterator
 from litellm.llms.base_llm.chat.transformation import BaseConfig, BaseLLMException
@@ -37,12 +27,8 @@ from litellm.llms.commandcode.chat.messages import (
     _transform_tools,
     _valid_unicode,
 )
-from litellm.llms.commandcode.chat.messages import (
-    MISSING_TOOL_RESULT as MISSING_TOOL_RESULT,
-)
-from litellm.llms.commandcode.chat.messages import (
-    _image_part as _image_part,
-)
+from litellm.llms.commandcode.chat.params import SUPPORTED_OPENAI_PARAMS, map_params, request_thread_id
+from litellm.llms.commandcode.chat.response import assemble_response, load_event, tool_arguments, usage_from_totals
 from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_API_BASE,
     COMMANDCODE_API_BASE_ENV_VAR,
@@ -50,17 +36,12 @@ from litellm.llms.commandcode.common_utils import (
     COMMANDCODE_DEFAULT_MAX_TOKENS,
     COMMANDCODE_DEFAULT_VERSION,
     COMMANDCODE_GENERATE_PATH,
-    COMMANDCODE_MAX_TOKENS_LIMIT,
-    COMMANDCODE_REASONING_ALIASES,
-    COMMANDCODE_REASONING_DISABLED,
-    COMMANDCODE_REASONING_EFFORTS,
-    COMMANDCODE_RETIRED_MODEL_IDS,
     COMMANDCODE_VERSION_ENV_VAR,
     COMMANDCODE_VERSION_PARAM,
+    PROVIDER,
     CommandCodeError,
-    bad_request,
+    commandcode_model_id,
     get_commandcode_model_info,
-    get_explicit_output_cap,
     parse_error_body,
     stream_error,
 )
@@ -74,11 +55,9 @@ from litellm.secret_managers.main import get_secret_str
 from litellm.types.llms.openai import AllMessageValues
 from litellm.types.utils import (
     ChatCompletionDeltaToolCall,
-    ChatCompletionMessageToolCall,
     Delta,
     Function,
     LlmProviders,
-    Message,
     ModelResponse,
     ModelResponseStream,
     StreamingChoices,
@@ -89,178 +68,10 @@ if TYPE_CHECKING:
     from litellm.litellm_core_utils.litellm_logging import Logging as LiteLLMLoggingObj
     from litellm.litellm_core_utils.tokenizer import Encoding as Tokenizer
 
-PROVIDER: Final[str] = "commandcode"
-PROVIDER_PREFIX: Final[str] = "commandcode/"
-VERSION_PARAM: Final[str] = COMMANDCODE_VERSION_PARAM
-THREAD_ID_PARAM: Final[str] = "commandcode_thread_id"
-# Parameters agents send that cannot change the answer Command Code gives: accepted, never sent. `prompt_cache_key`
-# (also accepted) names the session and becomes the thread id.
-ACCEPTED_WITHOUT_EFFECT: Final[tuple[str, ...]] = (
-    "store",
-    "prompt_cache_retention",
-    "safety_identifier",
-    "user",
-    "metadata",
-    "parallel_tool_calls",
-    "service_tier",
-)
-SESSION_PARAM: Final[str] = "prompt_cache_key"
-# Parameters accepted at the one value that asks for what Command Code does anyway (not sent); any other value would
-# change the answer and cannot be expressed.
-NEUTRAL_VALUES: Final[Mapping[str, object]] = MappingProxyType(
-    {"top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": False, "response_format": {"type": "text"}}
-)
 # An answer paused by a server-run tool; chat/pause_turn.py continues it. Non-streamed answers carry the raw reason
 # in this hidden param, streams on `ModelResponseIterator.raw_finish_reason`.
 PAUSE_TURN: Final[str] = "pause_turn"
 RAW_FINISH_REASON_KEY: Final[str] = "commandcode_raw_finish_reason"
-SUPPORTED_OPENAI_PARAMS: Final[tuple[str, ...]] = (
-    *("max_tokens", "max_completion_tokens", "temperature", "reasoning_effort", "thinking", "tools", "tool_choice"),
-    *("stream", "stream_options", SESSION_PARAM, *ACCEPTED_WITHOUT_EFFECT, *NEUTRAL_VALUES),
-)
-UUID_PATTERN: Final = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE
-)
-
-
-class _TokenDetails(TypedDict, total=False):
-    cacheReadTokens: StrictInt | None
-    cacheWriteTokens: StrictInt | None
-    reasoningTokens: StrictInt | None
-
-
-class _TotalUsage(TypedDict, total=False):
-    """`finish.totalUsage`. `inputTokens` already includes cache reads and writes; a count may be absent or null."""
-
-    inputTokens: StrictInt | None
-    outputTokens: StrictInt | None
-    cachedInputTokens: StrictInt | None
-    reasoningTokens: StrictInt | None
-    inputTokenDetails: _TokenDetails | None
-    outputTokenDetails: _TokenDetails | None
-
-
-_TOTAL_USAGE: Final = TypeAdapter(_TotalUsage)
-
-
-def _model_id(model: str) -> str:
-    bare: Final = model.removeprefix(PROVIDER_PREFIX)
-    return COMMANDCODE_RETIRED_MODEL_IDS.get(bare, bare)
-
-
-# --- parameters ------------------------------------------------------------------------------------------------------
-
-
-def map_reasoning_effort(effort: str, model: str) -> str | None:
-    """The `reasoning_effort` to send for `model`, or None to send none. `none` sends none; an agent's own name
-    (`minimal`, `ultra`, `maximum`) stands for a level of Command Code's scale; a level the model lacks becomes the
-    nearest it has on low < medium < high < xhigh < max (a tie goes to the higher level), so anything above its top is
-    its top; a model without levels gets none; a model outside the cost map gets the level as named."""
-    if effort in COMMANDCODE_REASONING_DISABLED:
-        return None
-    level: Final = COMMANDCODE_REASONING_ALIASES.get(effort, effort)
-    model_info: Final = get_commandcode_model_info(model)
-    if model_info is None:
-        return level
-    supported: Final = model_info.get("reasoning_effort_levels") or ()
-    if not supported or level in supported:
-        return level if supported else None
-    if level not in COMMANDCODE_REASONING_EFFORTS:
-        known: Final = ", ".join(("none", *COMMANDCODE_REASONING_ALIASES, *COMMANDCODE_REASONING_EFFORTS))
-        raise bad_request(f"reasoning_effort {effort!r} is not a known level; use one of {known}")
-    rank: Final = COMMANDCODE_REASONING_EFFORTS.index
-    return min(supported, key=lambda option: (abs(rank(option) - rank(level)), -rank(option)))
-
-
-def effort_from_thinking(thinking: object) -> str | None:
-    """Anthropic's `thinking` as a `reasoning_effort` (then mapped to the model's levels like any other): `disabled`
-    is `none`; `enabled` goes by `budget_tokens` with LiteLLM's own thresholds (reasoning_effort_from_thinking_budget,
-    by default: below 1,024 `minimal`, below 2,048 `low`, below 4,096 `medium`, from 4,096 on `high`), so a budget
-    gives the same level whichever bridge carried it; `adaptive` leaves the level to `output_config.effort`, which
-    LiteLLM's /v1/messages bridge sends as `reasoning_effort`, and is `medium` without one, as in that bridge."""
-    kind: Final = thinking.get("type") if isinstance(thinking, Mapping) else None
-    if kind in ("disabled", "adaptive"):
-        return "none" if kind == "disabled" else "medium"
-    if kind != "enabled":
-        raise bad_request(f"thinking must be an object with type enabled, adaptive or disabled, got {thinking!r:.80}")
-    budget: Final = cast(Mapping[str, object], thinking).get("budget_tokens", 0)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
-        raise bad_request(f"thinking.budget_tokens must be a number, got {budget!r:.40}")
-    return reasoning_effort_from_thinking_budget(int(budget))
-
-
-def session_thread_id(session: str) -> str:
-    """A stable thread id for a session key: the key itself when it is already a UUID in the v4 layout, else a UUID
-    in that layout (the server accepts no other) made from the SHA-256 of the key, the same for every request."""
-    if UUID_PATTERN.match(session) is not None:
-        return session.lower()
-    digest: Final = hashlib.sha256(f"commandcode-thread:{session}".encode("utf-8", "surrogatepass")).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
-def _unsupported(message: str, model: str, drop_params: bool) -> None:
-    if drop_params or litellm.drop_params:
-        verbose_logger.debug("commandcode: dropping %s", message)
-        return
-    raise UnsupportedParamsError(
-        message=(
-            f"{message}. To send the request without it, set `litellm.drop_params = True` (SDK), `drop_params: true` "
-            "under `litellm_settings` (proxy config), or pass drop_params=True with the request."
-        ),
-        llm_provider=PROVIDER,
-        model=model,
-        status_code=400,
-    )
-
-
-# --- response: NDJSON events -> OpenAI chunks ------------------------------------------------------------------------
-
-
-def _tool_arguments(event: Mapping[str, object]) -> str:
-    raw: Final = event.get("input", event.get("args"))
-    value: Final = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
-    if value is None:
-        return "{}"
-    if not isinstance(value, str):
-        return json.dumps(value)
-    try:
-        parsed: Final = json.loads(value)
-    except json.JSONDecodeError:
-        return value
-    return json.dumps(parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else parsed)
-
-
-def _usage(totals: object) -> Usage | None:
-    try:
-        total: Final = _TOTAL_USAGE.validate_python(totals)
-    except ValidationError:
-        return None
-    prompt_tokens: Final = total.get("inputTokens") or 0
-    completion_tokens: Final = total.get("outputTokens") or 0
-    inputs: Final = total.get("inputTokenDetails") or {}
-    cache_read: Final = inputs.get("cacheReadTokens") or total.get("cachedInputTokens") or 0
-    cache_write: Final = inputs.get("cacheWriteTokens") or 0
-    outputs: Final = total.get("outputTokenDetails") or {}
-    reasoning: Final = outputs.get("reasoningTokens") or total.get("reasoningTokens")
-    return Usage(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
-        prompt_tokens_details={"cached_tokens": cache_read, "cache_write_tokens": cache_write or None},
-        completion_tokens_details={"reasoning_tokens": reasoning} if reasoning else None,
-        cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=cache_write,
-    )
-
-
-def _load_event(line: bytes | str) -> object:
-    try:
-        return json.loads(line)
-    except UnicodeDecodeError:
-        return _load_event(line.decode("utf-8", "replace")) if isinstance(line, bytes) else None
-    except (ValueError, RecursionError):
-        verbose_logger.debug("commandcode: skipping a line that is not JSON (%d characters)", len(line))
-        return None
 
 
 @dataclass(slots=True)
@@ -320,7 +131,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 self._flush(parts)
             call_id, name, index = event.get("toolCallId"), event.get("toolName"), self._tool_call_index
             self._tool_call_index += 1
-            function: Final = Function(name=name if isinstance(name, str) else "", arguments=_tool_arguments(event))
+            function: Final = Function(name=name if isinstance(name, str) else "", arguments=tool_arguments(event))
             call_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
             parts.tool_calls.append(
                 ChatCompletionDeltaToolCall(id=call_id, type="function", index=index, function=function)
@@ -331,7 +142,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
                 map_finish_reason(reason.replace("-", "_")) if isinstance(reason, str) and kind == "finish" else "stop"
             )
             parts.finish_reason = "tool_calls" if self._tool_call_index else mapped
-            parts.usage = _usage(event.get("totalUsage") or event.get("usage")) if kind == "finish" else None
+            parts.usage = usage_from_totals(event.get("totalUsage") or event.get("usage")) if kind == "finish" else None
             self.raw_finish_reason = raw_reason if isinstance(raw_reason, str) else None
             self._done = True
         elif kind == "error":
@@ -384,7 +195,7 @@ class ModelResponseIterator(BaseModelResponseIterator):
         parts: Final = _ChunkParts()
         for line in lines:
             if line.strip():
-                self._apply(_load_event(line), parts)
+                self._apply(load_event(line), parts)
         if parts.content or parts.reasoning or parts.tool_calls or parts.finish_reason:
             self._ready.append(self._build(parts))
         return self._ready.popleft() if self._ready else None
@@ -400,32 +211,29 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._buffer = data[end + 1 :]
         return self._parse_lines(data[:end].split(b"\n"))
 
-    def _end_of_stream(self) -> ModelResponseStream | None:
+    def _end_of_stream(self, end: StopIteration | StopAsyncIteration | httpx.TransportError) -> ModelResponseStream:
+        """The last chunk once the source has ended (`end` again when none is left), or the error a broken connection
+        stands for."""
+        if isinstance(end, httpx.TimeoutException):
+            raise CommandCodeError(status_code=408, message=f"Command Code stream timed out: {end}") from end
+        if isinstance(end, httpx.TransportError):
+            raise CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {end}") from end
         tail, self._buffer = self._buffer, b""
         chunk: Final = self._parse_lines((tail,)) if tail.strip() and not self._done else None
-        if chunk is None and not self._done:
+        if chunk is not None:
+            return chunk
+        if not self._done:
             raise CommandCodeError(
                 status_code=502, message="Command Code stream ended before completion (no finish event); retry"
             )
-        return chunk
-
-    @staticmethod
-    def _transport_error(error: httpx.TransportError) -> CommandCodeError:
-        if isinstance(error, httpx.TimeoutException):
-            return CommandCodeError(status_code=408, message=f"Command Code stream timed out: {error}")
-        return CommandCodeError(status_code=502, message=f"Command Code connection broke mid-stream: {error}")
+        raise end
 
     def _next_chunk(self) -> ModelResponseStream:
         while not self._ready:
             try:
                 item = next(self.response_iterator)
-            except StopIteration:
-                last = self._end_of_stream()
-                if last is None:
-                    raise
-                return last
-            except httpx.TransportError as e:
-                raise self._transport_error(e) from e
+            except (StopIteration, httpx.TransportError) as e:
+                return self._end_of_stream(e)
             if (chunk := self._parse_item(item)) is not None:
                 return chunk
         return self._ready.popleft()
@@ -434,13 +242,8 @@ class ModelResponseIterator(BaseModelResponseIterator):
         while not self._ready:
             try:
                 item = await self.async_response_iterator.__anext__()
-            except StopAsyncIteration:
-                last = self._end_of_stream()
-                if last is None:
-                    raise
-                return last
-            except httpx.TransportError as e:
-                raise self._transport_error(e) from e
+            except (StopAsyncIteration, httpx.TransportError) as e:
+                return self._end_of_stream(e)
             if (chunk := self._parse_item(item)) is not None:
                 return chunk
         return self._ready.popleft()
@@ -487,39 +290,6 @@ class ModelResponseIterator(BaseModelResponseIterator):
         self._ready.appendleft(await self.__aiter__().__anext__())
 
 
-def _assemble(chunks: Iterable[ModelResponseStream], model_response: ModelResponse, model: str) -> ModelResponse:
-    content: Final[list[str]] = []
-    reasoning: Final[list[str]] = []
-    tool_calls: Final[list[ChatCompletionMessageToolCall]] = []
-    finish_reason = "stop"
-    usage: Usage | None = None
-    for chunk in chunks:
-        delta = chunk.choices[0].delta
-        if delta.content:
-            content.append(delta.content)
-        if reasoning_content := getattr(delta, "reasoning_content", None):
-            reasoning.append(reasoning_content)
-        tool_calls.extend(
-            ChatCompletionMessageToolCall(id=call.id, type="function", function=call.function)
-            for call in cast(list[ChatCompletionDeltaToolCall], delta.tool_calls or [])
-        )
-        finish_reason = chunk.choices[0].finish_reason or finish_reason
-        usage = getattr(chunk, "usage", None) or usage
-    choice: Final = model_response.choices[0]
-    choice.message = Message(  # rebind-ok: ModelResponse populated in place per contract
-        content="".join(content) if content or not tool_calls else None,
-        role="assistant",
-        reasoning_content="".join(reasoning) if reasoning else None,
-        tool_calls=tool_calls or None,
-    )
-    choice.finish_reason = map_finish_reason(finish_reason)  # rebind-ok: same contract
-    model_response.created = int(time.time())  # rebind-ok: same contract
-    model_response.model = model  # rebind-ok: same contract
-    if usage is not None:
-        model_response.usage = usage  # type: ignore[attr-defined]  # an undeclared pydantic extra field
-    return model_response
-
-
 def _neutral_config() -> JsonObject:
     """What the CLI sends about its working directory, minus everything about this host: a gateway has none."""
     date: Final = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -528,12 +298,8 @@ def _neutral_config() -> JsonObject:
 
 
 class CommandCodeChatConfig(BaseConfig):
-    """
-    `reasoning_effort` is sent only at a level the model supports (`map_reasoning_effort`), read from the cost map like
-    vision support and output caps. Anthropic's `thinking` becomes an effort first (`effort_from_thinking`);
-    `reasoning_effort` wins. Parameters that cannot change the answer are accepted and not sent
-    (`ACCEPTED_WITHOUT_EFFECT`); `prompt_cache_key` or LiteLLM's session id makes one stable thread per session.
-    """
+    """`/alpha/generate` as a LiteLLM chat config: parameters by the policy of `chat/params.py`, messages by
+    `chat/messages.py`, the answer through `ModelResponseIterator`."""
 
     @property
     def custom_llm_provider(self) -> str | None:
@@ -558,41 +324,6 @@ class CommandCodeChatConfig(BaseConfig):
     def get_supported_openai_params(self, model: str) -> list[str]:  # mutable-ok: inherited contract returns a list
         return list(SUPPORTED_OPENAI_PARAMS)
 
-    def _map_param(self, param: str, value: object, model: str, drop_params: bool) -> tuple[str, object] | None:
-        if param in ("max_tokens", "max_completion_tokens"):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad_request(f"{param} must be a positive integer, got {value!r}")
-            cap: Final = get_explicit_output_cap(get_commandcode_model_info(_model_id(model)))
-            return "max_tokens", min(value, cap or COMMANDCODE_MAX_TOKENS_LIMIT, COMMANDCODE_MAX_TOKENS_LIMIT)
-        if param == "reasoning_effort":
-            level: Final = value.get("effort") if isinstance(value, Mapping) else value  # {"effort", "summary"}
-            if not isinstance(level, str):
-                raise bad_request(f"reasoning_effort must be a string, got {value!r}")
-            effort: Final = map_reasoning_effort(level, _model_id(model))
-            return ("reasoning_effort", effort) if effort is not None else None
-        if param == "tool_choice":
-            if value in ("auto", "none"):
-                return "tool_choice", value
-            _unsupported(
-                f"commandcode does not support tool_choice={value!r} (only 'auto' and 'none')", model, drop_params
-            )
-            return None
-        if param == "temperature" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise bad_request(f"temperature must be a number, got {value!r:.60}")
-        if param in ("temperature", "tools", "stream", "stream_options") or (
-            param == SESSION_PARAM and value and isinstance(value, str)
-        ):
-            return param, value
-        if param in NEUTRAL_VALUES and value != NEUTRAL_VALUES[param]:
-            neutral: Final = NEUTRAL_VALUES[param]
-            _unsupported(
-                f"commandcode cannot honour {param}={value!r:.60} (only {neutral!r}, which changes nothing, is "
-                "accepted)",
-                model,
-                drop_params,
-            )
-        return None
-
     def map_openai_params(
         self,
         non_default_params: JsonObject,  # mutable-ok: inherited contract
@@ -600,15 +331,7 @@ class CommandCodeChatConfig(BaseConfig):
         model: str,
         drop_params: bool,
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
-        params: Final = {name: value for name, value in non_default_params.items() if name != "thinking"}
-        if "thinking" in non_default_params and "reasoning_effort" not in params:
-            params["reasoning_effort"] = effort_from_thinking(non_default_params["thinking"])
-        mapped: Final = {
-            translated[0]: translated[1]
-            for param, value in params.items()
-            if (translated := self._map_param(param, value, model, drop_params)) is not None
-        }
-        return {**optional_params, **mapped}
+        return {**optional_params, **map_params(non_default_params, model, drop_params)}
 
     def validate_environment(
         self,
@@ -631,15 +354,12 @@ class CommandCodeChatConfig(BaseConfig):
             )
         caller_headers: Final = {str(name).lower(): value for name, value in (headers or {}).items()}
         version: Final = (
-            optional_params.get(VERSION_PARAM)
+            optional_params.get(COMMANDCODE_VERSION_PARAM)
             or caller_headers.get("x-command-code-version")
             or get_secret_str(COMMANDCODE_VERSION_ENV_VAR)
             or COMMANDCODE_DEFAULT_VERSION
         )
-        thread_id: Final = self._thread_id(
-            optional_params.get(THREAD_ID_PARAM) or caller_headers.get("x-session-id"),
-            optional_params.get(SESSION_PARAM) or (litellm_params or {}).get("litellm_session_id"),
-        )
+        thread_id: Final = request_thread_id(optional_params, litellm_params, caller_headers)
         return {
             **caller_headers,
             "content-type": "application/json",
@@ -647,16 +367,6 @@ class CommandCodeChatConfig(BaseConfig):
             "x-session-id": thread_id,
             "authorization": f"Bearer {final_api_key}",
         }
-
-    @staticmethod
-    def _thread_id(candidate: object, session: object) -> str:
-        """The caller's own thread id, else one derived from the session (`prompt_cache_key`, else LiteLLM's
-        `litellm_session_id`), else a fresh one: one agent session is one Command Code thread."""
-        if candidate is None:
-            return session_thread_id(session) if isinstance(session, str) and session else str(uuid.uuid4())
-        if not isinstance(candidate, str) or UUID_PATTERN.match(candidate) is None:
-            raise bad_request(f"{THREAD_ID_PARAM} must be a UUID (version 4 layout), got {candidate!r:.60}")
-        return candidate.lower()
 
     def get_complete_url(
         self,
@@ -678,7 +388,7 @@ class CommandCodeChatConfig(BaseConfig):
         litellm_params: JsonObject,  # mutable-ok: inherited contract
         headers: dict[str, str],  # mutable-ok: inherited contract
     ) -> JsonObject:  # mutable-ok: inherited contract returns a dict
-        model_id: Final = _model_id(model)
+        model_id: Final = commandcode_model_id(model)
         system, wire_messages = _transform_messages(messages, model_id)
         tools: Final = optional_params.get("tools")
         wire_tools: Final = (
@@ -732,8 +442,8 @@ class CommandCodeChatConfig(BaseConfig):
         events: Final = ModelResponseIterator(streaming_response=(raw_response.content,), sync_stream=True)
         params: Final = request_data.get("params")
         requested: Final = params.get("model") if isinstance(params, Mapping) else None
-        assembled: Final = _assemble(
-            events, model_response, requested if isinstance(requested, str) else _model_id(model)
+        assembled: Final = assemble_response(
+            events, model_response, requested if isinstance(requested, str) else commandcode_model_id(model)
         )
         assembled._hidden_params[RAW_FINISH_REASON_KEY] = events.raw_finish_reason
         return assembled
@@ -769,7 +479,6 @@ class CommandCodeChatConfig(BaseConfig):
         messages: list[AllMessageValues],  # mutable-ok: inherited contract
         data: JsonObject,  # mutable-ok: inherited contract
     ) -> CustomStreamWrapper:
-        iterator.http_response = response
         logging_obj.post_call(  # type: ignore[no-untyped-call]  # LiteLLM's Logging.post_call is unannotated
             input=messages,
             api_key="",

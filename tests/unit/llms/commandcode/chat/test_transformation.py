@@ -12,13 +12,8 @@ import pytest
 
 import litellm
 from litellm.exceptions import UnsupportedParamsError
-from litellm.llms.commandcode.chat.transformation import (
-    CommandCodeChatConfig,
-    ModelResponseIterator,
-    effort_from_thinking,
-    map_reasoning_effort,
-    session_thread_id,
-)
+from litellm.llms.commandcode.chat.params import effort_from_thinking, map_reasoning_effort, session_thread_id
+from litellm.llms.commandcode.chat.transformation import CommandCodeChatConfig, ModelResponseIterator
 from litellm.llms.commandcode.common_utils import CommandCodeError
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler
 from litellm.main import base_llm_http_handler
