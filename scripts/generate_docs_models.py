@@ -48,7 +48,9 @@ def provider_facts() -> ProviderFacts:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import litellm_commandcode  # noqa: F401 (makes litellm.llms.commandcode importable)
+    import litellm_commandcode
+
+    litellm_commandcode.register()  # the provider and its cost map entries, which map_reasoning_effort reads
     from litellm.llms.commandcode.chat.params import map_reasoning_effort
     from litellm.llms.commandcode.common_utils import COMMANDCODE_REASONING_EFFORTS
     from litellm_commandcode.catalog import catalog_models

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -651,6 +652,15 @@ def test_generated_tables_are_current() -> None:
     text: Final = page_text()
 
     assert load_generator().render(text) == text, "stale tables: run python scripts/generate_docs_models.py"
+
+
+def test_the_generator_run_as_a_command_finds_the_tables_current() -> None:
+    """As the docs say to run it: its own process, where nothing registered the provider's cost map entries first."""
+    done: Final = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert (done.returncode, done.stdout.strip()) == (0, f"{PAGE}: generated tables are up to date")
 
 
 def test_supported_models_table_lists_every_cost_map_entry_in_order() -> None:
