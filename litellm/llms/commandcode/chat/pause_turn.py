@@ -40,23 +40,22 @@ def _tokens(usage: Usage, group: str, name: str) -> int:
 
 
 def summed_usage(first: Usage | None, second: Usage | None) -> Usage | None:
+    """The usage of an answer continued after a pause: every count of both parts, cache reads and writes included."""
     if first is None or second is None:
         return second if first is None else first
     prompt: Final = first.prompt_tokens + second.prompt_tokens
     completion: Final = first.completion_tokens + second.completion_tokens
-    cached: Final = _tokens(first, "prompt_tokens_details", "cached_tokens") + _tokens(
-        second, "prompt_tokens_details", "cached_tokens"
-    )
-    reasoning: Final = _tokens(first, "completion_tokens_details", "reasoning_tokens") + _tokens(
-        second, "completion_tokens_details", "reasoning_tokens"
-    )
+    cached: Final = sum(_tokens(part, "prompt_tokens_details", "cached_tokens") for part in (first, second))
+    written: Final = sum(_tokens(part, "prompt_tokens_details", "cache_write_tokens") for part in (first, second))
+    reasoning: Final = sum(_tokens(part, "completion_tokens_details", "reasoning_tokens") for part in (first, second))
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=prompt + completion,
-        prompt_tokens_details={"cached_tokens": cached},
+        prompt_tokens_details={"cached_tokens": cached, "cache_write_tokens": written or None},
         completion_tokens_details={"reasoning_tokens": reasoning} if reasoning else None,
         cache_read_input_tokens=cached,
+        cache_creation_input_tokens=written,
     )
 
 

@@ -219,3 +219,29 @@ def test_usage_of_two_parts_is_summed_once() -> None:
     assert total.prompt_tokens_details.cached_tokens == 12  # type: ignore[union-attr]
     assert total.completion_tokens_details.reasoning_tokens == 2  # type: ignore[union-attr]
     assert summed_usage(None, second) is second
+
+
+def test_usage_of_two_parts_keeps_the_cache_writes_of_both() -> None:
+    first = Usage(
+        prompt_tokens=100,
+        completion_tokens=3,
+        total_tokens=103,
+        prompt_tokens_details={"cached_tokens": 40, "cache_write_tokens": 50},
+        cache_read_input_tokens=40,
+        cache_creation_input_tokens=50,
+    )
+    second = Usage(
+        prompt_tokens=120,
+        completion_tokens=5,
+        total_tokens=125,
+        prompt_tokens_details={"cached_tokens": 90, "cache_write_tokens": 7},
+        cache_read_input_tokens=90,
+        cache_creation_input_tokens=7,
+    )
+
+    total = summed_usage(first, second)
+
+    assert total is not None
+    assert total.prompt_tokens_details is not None
+    assert (total.prompt_tokens_details.cached_tokens, total.prompt_tokens_details.cache_write_tokens) == (130, 57)
+    assert (total.cache_read_input_tokens, total.cache_creation_input_tokens) == (130, 57)  # type: ignore[attr-defined]
