@@ -16,6 +16,7 @@ Usage: scripts/upstream-checks [--upstream DIR] [--release VERSION]
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -41,6 +42,7 @@ WHEELS: Final = WORK / "wheels"
 # Compiled from Rust (maturin) when the sdist is built; taken from the release's own wheel instead.
 NATIVE_PREFIX: Final = "litellm/rust_bridge/_native"
 CHECK_TREES: Final = WORK / "upstream-checks"
+TOOLS: Final = WORK / "tools"
 DEFAULT_UPSTREAM: Final = WORK / "upstream"
 NEWEST_RELEASE: Final = tested_releases()["newest"]
 PYPI_SIMPLE_JSON: Final = "https://pypi.org/simple/litellm/"
@@ -55,6 +57,7 @@ PROVIDER: Final = "commandcode"
 LINE_NUMBER: Final = re.compile(r"line \d+")
 LISTED_NAMES: Final = re.compile(r"\[((?:'[^']*'(?:, )?)*)\]")
 DOWNLOAD_TIMEOUT: Final = 300
+INSTALL_TIMEOUT: Final = 600
 RUN_TIMEOUT: Final = 900
 DETAIL_CHARS: Final = 300
 CREDENTIAL_ENV: Final = ("COMMANDCODE_API_KEY", "COMMAND_CODE_API_KEY", "COMMANDCODE_API_BASE")
@@ -347,8 +350,8 @@ def _touched_python(trees: Trees) -> list[str]:
     return [path for path in paths if path.endswith(".py") and path.startswith("litellm/")]
 
 
-def _ruff_findings(tree: Path, paths: Sequence[str]) -> list[str]:
-    done: Final = run([_tool("ruff"), "check", "--force-exclude", "--output-format", "json", *paths], cwd=tree)
+def _ruff_findings(ruff: str, tree: Path, paths: Sequence[str]) -> list[str]:
+    done: Final = run([ruff, "check", "--force-exclude", "--output-format", "json", *paths], cwd=tree)
     findings: Final = json.loads(done.output or "[]")
     return sorted(
         f"{Path(finding['filename']).relative_to(tree).as_posix()}: {finding['code']} "
@@ -358,15 +361,18 @@ def _ruff_findings(tree: Path, paths: Sequence[str]) -> list[str]:
 
 
 def check_ruff(upstream: Path, trees: Trees) -> Result:
-    """Makefile `lint-ruff` (`cd litellm && ruff check .`) with upstream's ruff.toml, on the files the change touches:
-    a finding the pristine file does not have is the change's."""
-    name: Final = "upstream ruff check (ruff.toml) on the files the change touches"
+    """Makefile `lint-ruff` (`cd litellm && ruff check .`) with upstream's ruff.toml and pinned ruff, on the files the
+    change touches: a finding the pristine file does not have is the change's."""
     if not _with_config(upstream, "ruff.toml", trees.patched):
-        return Result("SKIP", name, f"no ruff.toml in {upstream}")
+        return Result(
+            "SKIP", "upstream ruff check (ruff.toml) on the files the change touches", f"no ruff.toml in {upstream}"
+        )
+    ruff, version = pinned_tool(trees.patched, "ruff")
+    name: Final = f"upstream ruff {version} check (ruff.toml) on the files the change touches"
     _with_config(upstream, "ruff.toml", trees.pristine)
     paths: Final = _touched_python(trees)
-    before: Final = _ruff_findings(trees.pristine, [path for path in paths if (trees.pristine / path).is_file()])
-    after: Final = _ruff_findings(trees.patched, paths)
+    before: Final = _ruff_findings(ruff, trees.pristine, [path for path in paths if (trees.pristine / path).is_file()])
+    after: Final = _ruff_findings(ruff, trees.patched, paths)
     new: Final = [finding for finding in after if after.count(finding) > before.count(finding)]
     if new:
         return Result("FAIL", name, "; ".join(sorted(set(new)))[-DETAIL_CHARS:])
@@ -389,26 +395,54 @@ def check_async_clients(upstream: Path, trees: Trees) -> Result:
 
 
 def check_ruff_format(upstream: Path, trees: Trees) -> Result:
-    name: Final = f"upstream ruff format --check {PROVIDER_DIR} (ruff.toml)"
     if not _with_config(upstream, "ruff.toml", trees.patched):
-        return Result("SKIP", name, f"no ruff.toml in {upstream}")
-    done: Final = run([_tool("ruff"), "format", "--check", PROVIDER_DIR], cwd=trees.patched)
+        return Result("SKIP", f"upstream ruff format --check {PROVIDER_DIR} (ruff.toml)", f"no ruff.toml in {upstream}")
+    ruff, version = pinned_tool(trees.patched, "ruff")
+    done: Final = run([ruff, "format", "--check", PROVIDER_DIR], cwd=trees.patched)
+    name: Final = f"upstream ruff {version} format --check {PROVIDER_DIR} (ruff.toml)"
     return Result("PASS" if done.code == 0 else "FAIL", name, tail(done.output))
 
 
 def check_mypy(upstream: Path, trees: Trees) -> Result:
-    """Upstream runs `cd litellm && mypy .` gated by a per-rule error budget; here: the provider package."""
-    name: Final = f"upstream mypy (mypy.ini) on {PROVIDER_DIR}"
+    """Upstream runs `cd litellm && mypy .` gated by a per-rule error budget; here: its pinned mypy on the provider
+    package, against this environment's installed packages."""
     if not _with_config(upstream, "mypy.ini", trees.patched):
-        return Result("SKIP", name, f"no mypy.ini in {upstream}")
+        return Result("SKIP", f"upstream mypy (mypy.ini) on {PROVIDER_DIR}", f"no mypy.ini in {upstream}")
+    mypy, version = pinned_tool(trees.patched, "mypy")
     done: Final = run(
-        [_tool("mypy"), "--config-file", "mypy.ini", "--follow-imports=silent", PROVIDER_DIR], cwd=trees.patched
+        [mypy, "--config-file", "mypy.ini", "--python-executable", sys.executable, "--follow-imports=silent"]
+        + [PROVIDER_DIR],
+        cwd=trees.patched,
     )
-    return Result("PASS" if done.code == 0 else "FAIL", name, tail(done.output))
+    return Result(
+        "PASS" if done.code == 0 else "FAIL", f"upstream mypy {version} (mypy.ini) on {PROVIDER_DIR}", tail(done.output)
+    )
 
 
-def _tool(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
+class ToolUnavailable(Exception):
+    """The release's pinned lint tool could not be installed: (tool name, reason)."""
+
+
+def pinned_tool(tree: Path, name: str) -> tuple[str, str]:
+    """The lint tool at the version the release pins in its pyproject.toml (each ruff and mypy release adds rules and
+    checks), installed once into .work/tools/; this environment's own when the release pins none."""
+    pin: Final = re.search(rf'"{re.escape(name)}==([0-9][0-9A-Za-z.]*)"', (tree / "pyproject.toml").read_text())
+    if pin is None:
+        own: Final = str(Path(sys.executable).parent / name)
+        return own, f"{importlib.metadata.version(name)} (this environment's: the release pins none)"
+    version: Final = pin.group(1)
+    venv: Final = TOOLS / f"{name}-{version}"
+    if not (venv / "bin" / name).is_file():
+        shutil.rmtree(venv, ignore_errors=True)
+        python: Final = venv / "bin" / "python"
+        install: Final = f"{sys.executable} -m venv {venv} && {python} -m pip install -q {name}=={version}"
+        done: Final = subprocess.run(
+            ["bash", "-c", install], capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
+        )
+        if done.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise ToolUnavailable(name, f"{name}=={version}, the release's pin, does not install: {tail(done.stderr)}")
+    return str(venv / "bin" / name), version
 
 
 UPSTREAM_CHECKS: Final[Sequence[Callable[[Path, Trees], Result]]] = (
@@ -464,7 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             *[lambda check=check: check(upstream, trees) for check in UPSTREAM_CHECKS],
         ]
         for check in checks:
-            results.append(check())
+            try:
+                results.append(check())
+            except ToolUnavailable as e:
+                results.append(Result("SKIP", f"upstream {e.args[0]}", e.args[1]))
             print(f"{results[-1].status}  {results[-1].name}: {results[-1].detail}", flush=True)
     for name, reason in NOT_RUN.items():
         results.append(Result("SKIP", name, reason))
