@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
+from litellm.llms.commandcode.chat.response import usage
 from litellm.llms.commandcode.chat.transformation import PAUSE_TURN, RAW_FINISH_REASON_KEY
 from litellm.types.llms.openai import (
     AllMessageValues,
@@ -48,15 +49,7 @@ def summed_usage(first: Usage | None, second: Usage | None) -> Usage | None:
     cached: Final = sum(_tokens(part, "prompt_tokens_details", "cached_tokens") for part in (first, second))
     written: Final = sum(_tokens(part, "prompt_tokens_details", "cache_write_tokens") for part in (first, second))
     reasoning: Final = sum(_tokens(part, "completion_tokens_details", "reasoning_tokens") for part in (first, second))
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
-        prompt_tokens_details={"cached_tokens": cached, "cache_write_tokens": written or None},
-        completion_tokens_details={"reasoning_tokens": reasoning} if reasoning else None,
-        cache_read_input_tokens=cached,
-        cache_creation_input_tokens=written,
-    )
+    return usage(prompt, completion, cached, written, reasoning)
 
 
 @dataclass

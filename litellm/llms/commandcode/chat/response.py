@@ -72,10 +72,15 @@ def usage_from_totals(totals: object) -> Usage | None:
     cache_write: Final = inputs.get("cacheWriteTokens") or 0
     outputs: Final = total.get("outputTokenDetails") or {}
     reasoning: Final = outputs.get("reasoningTokens") or total.get("reasoningTokens")
+    return usage(prompt_tokens, completion_tokens, cache_read, cache_write, reasoning)
+
+
+def usage(prompt: int, completion: int, cache_read: int, cache_write: int, reasoning: int | None) -> Usage:
+    """LiteLLM's `Usage` from Command Code's counts; `prompt` already includes the cache reads and writes."""
     return Usage(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
         prompt_tokens_details={"cached_tokens": cache_read, "cache_write_tokens": cache_write or None},
         completion_tokens_details={"reasoning_tokens": reasoning} if reasoning else None,
         cache_read_input_tokens=cache_read,
